@@ -1,0 +1,27 @@
+SHELL := /bin/bash
+# Two commands for a fresh machine: `make demo` and `make test`.
+SWIFT ?= swift
+
+.PHONY: demo test deps build release bench-storage clean
+
+deps:
+	@./scripts/install-deps.sh
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+demo: build
+	./scripts/demo.sh
+
+# Builds every product first (the server tests run the real `argus` binary), then runs all tests.
+test: build
+	$(SWIFT) test 2>&1 | tee .build/test.log; exit $${PIPESTATUS[0]}
+
+bench-storage: release
+	.build/release/argus-bench storage
+
+clean:
+	rm -rf .build

@@ -1,0 +1,68 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let settings: [SwiftSetting] = [
+    .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
+]
+
+let package = Package(
+    name: "argus",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "argus", targets: ["argus"]),
+        .executable(name: "argus-bench", targets: ["ArgusBench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .target(name: "ArgusModel", swiftSettings: settings),
+        .target(name: "ArgusColumnar", dependencies: ["ArgusModel", "CZstd"], swiftSettings: settings),
+        .target(
+            name: "ArgusStorage",
+            dependencies: [
+                "ArgusModel", "ArgusColumnar",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: settings),
+        .target(name: "ArgusIngest", dependencies: ["ArgusModel", "ArgusStorage"], swiftSettings: settings),
+        .target(
+            name: "ArgusServer",
+            dependencies: [
+                "ArgusModel", "ArgusStorage", "ArgusIngest",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: settings),
+        .executableTarget(
+            name: "argus",
+            dependencies: [
+                "ArgusModel", "ArgusStorage", "ArgusServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: settings),
+        .executableTarget(
+            name: "ArgusBench",
+            dependencies: ["ArgusModel", "ArgusColumnar", "ArgusStorage", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: settings),
+        .target(name: "ArgusTestKit", dependencies: ["ArgusModel"], path: "Tests/ArgusTestKit"),
+        .testTarget(name: "ArgusModelTests", dependencies: ["ArgusModel"]),
+        .testTarget(name: "ArgusColumnarTests", dependencies: ["ArgusColumnar", "ArgusModel"]),
+        .testTarget(name: "ArgusStorageTests", dependencies: ["ArgusStorage", "ArgusModel", "ArgusColumnar", "ArgusTestKit"]),
+        .testTarget(name: "ArgusIngestTests", dependencies: ["ArgusIngest", "ArgusModel"]),
+        .testTarget(name: "ArgusServerTests", dependencies: ["ArgusTestKit", "ArgusModel"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

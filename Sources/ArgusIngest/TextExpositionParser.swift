@@ -1,0 +1,152 @@
+import ArgusModel
+
+/// One parsed sample line of the text exposition format.
+public struct ParsedSample: Sendable {
+    public var labels: Labels
+    public var value: Double
+    /// Milliseconds, when the line carried a timestamp.
+    public var timestamp: Int64?
+    /// 1-based line number in the input.
+    public var line: Int
+}
+
+/// Parses Prometheus' text exposition format (0.0.4) sample lines, as VictoriaMetrics' import
+/// endpoint takes them: `name{label="value",...} value [timestamp_ms]`; `#` lines are skipped.
+///
+/// Errors name the 1-based line and say what is wrong: `line 3: invalid metric name "3x"`.
+public struct TextExpositionParser {
+    public init() {}
+
+    public func parse(_ bytes: [UInt8]) throws -> [ParsedSample] {
+        var out: [ParsedSample] = []
+        var lineNo = 0
+        var start = 0
+        let n = bytes.count
+        try bytes.withUnsafeBufferPointer { p in
+            while start < n {
+                lineNo += 1
+                var end = start
+                while end < n && p[end] != 0x0A { end += 1 }
+                var lineEnd = end
+                if lineEnd > start && p[lineEnd - 1] == 0x0D { lineEnd -= 1 }
+                if let s = try parseLine(p, start, lineEnd, lineNo) { out.append(s) }
+                start = end + 1
+            }
+        }
+        return out
+    }
+
+    func fail(_ line: Int, _ why: String) -> ArgusError {
+        ArgusError(.badInput, "line \(line): \(why)")
+    }
+
+    @inline(__always) func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 }
+
+    func parseLine(_ p: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, _ line: Int) throws -> ParsedSample? {
+        var i = start
+        while i < end && isSpace(p[i]) { i += 1 }
+        if i == end || p[i] == 0x23 { return nil }  // blank or comment
+        // Metric name.
+        let nameStart = i
+        while i < end && !isSpace(p[i]) && p[i] != 0x7B { i += 1 }
+        let name = try string(p, nameStart, i, line, what: "metric name")
+        guard NameRules.isValidMetricName(name) else { throw fail(line, "invalid metric name \(quoteLabelValue(name))") }
+        var labels: [Label] = [Label(Labels.metricName, name)]
+        while i < end && isSpace(p[i]) { i += 1 }
+        if i < end && p[i] == 0x7B {
+            i += 1
+            var seen = Set<String>()
+            while true {
+                while i < end && isSpace(p[i]) { i += 1 }
+                guard i < end else { throw fail(line, "unterminated label set: expected \"}\"") }
+                if p[i] == 0x7D {
+                    i += 1
+                    break
+                }
+                let ls = i
+                while i < end && p[i] != 0x3D && !isSpace(p[i]) && p[i] != 0x2C && p[i] != 0x7D { i += 1 }
+                let lname = try string(p, ls, i, line, what: "label name")
+                guard NameRules.isValidLabelName(lname) else { throw fail(line, "invalid label name \(quoteLabelValue(lname))") }
+                guard lname != Labels.metricName else { throw fail(line, "label name \"__name__\" is reserved for the metric name") }
+                guard seen.insert(lname).inserted else { throw fail(line, "duplicate label name \(quoteLabelValue(lname))") }
+                while i < end && isSpace(p[i]) { i += 1 }
+                guard i < end && p[i] == 0x3D else { throw fail(line, "expected \"=\" after label name \(quoteLabelValue(lname))") }
+                i += 1
+                while i < end && isSpace(p[i]) { i += 1 }
+                guard i < end && p[i] == 0x22 else { throw fail(line, "expected a quoted value for label \(quoteLabelValue(lname))") }
+                i += 1
+                var value: [UInt8] = []
+                var closed = false
+                while i < end {
+                    let b = p[i]
+                    if b == 0x5C {
+                        guard i + 1 < end else { break }
+                        switch p[i + 1] {
+                        case 0x5C: value.append(0x5C)
+                        case 0x22: value.append(0x22)
+                        case 0x6E: value.append(0x0A)
+                        default: throw fail(line, "invalid escape sequence \"\\\(String(UnicodeScalar(p[i + 1])))\" in the value of label \(quoteLabelValue(lname))")
+                        }
+                        i += 2
+                        continue
+                    }
+                    if b == 0x22 {
+                        closed = true
+                        i += 1
+                        break
+                    }
+                    value.append(b)
+                    i += 1
+                }
+                guard closed else { throw fail(line, "unterminated value of label \(quoteLabelValue(lname))") }
+                guard let v = String(validating: value, as: UTF8.self) else {
+                    throw fail(line, "the value of label \(quoteLabelValue(lname)) is not valid UTF-8")
+                }
+                if !v.isEmpty { labels.append(Label(lname, v)) }
+                while i < end && isSpace(p[i]) { i += 1 }
+                if i < end && p[i] == 0x2C {
+                    i += 1
+                    continue
+                }
+                guard i < end && p[i] == 0x7D else { throw fail(line, "expected \",\" or \"}\" after the value of label \(quoteLabelValue(lname))") }
+            }
+        }
+        while i < end && isSpace(p[i]) { i += 1 }
+        let vs = i
+        while i < end && !isSpace(p[i]) { i += 1 }
+        guard i > vs else { throw fail(line, "missing sample value") }
+        let vtext = try string(p, vs, i, line, what: "value")
+        guard let value = parseFloat(vtext) else { throw fail(line, "invalid sample value \(quoteLabelValue(vtext))") }
+        while i < end && isSpace(p[i]) { i += 1 }
+        var ts: Int64?
+        if i < end {
+            let tstart = i
+            while i < end && !isSpace(p[i]) { i += 1 }
+            let ttext = try string(p, tstart, i, line, what: "timestamp")
+            guard let t = Int64(ttext) else { throw fail(line, "invalid timestamp \(quoteLabelValue(ttext)): expected integer milliseconds") }
+            ts = t
+            while i < end && isSpace(p[i]) { i += 1 }
+            if i < end { throw fail(line, "unexpected text after the timestamp") }
+        }
+        return ParsedSample(labels: Labels(unsorted: labels), value: value, timestamp: ts, line: line)
+    }
+
+    func string(_ p: UnsafeBufferPointer<UInt8>, _ a: Int, _ b: Int, _ line: Int, what: String) throws -> String {
+        guard let s = String(validating: UnsafeBufferPointer(rebasing: p[a..<b]), as: UTF8.self) else {
+            throw fail(line, "the \(what) is not valid UTF-8")
+        }
+        return s
+    }
+}
+
+/// Parses a float as Go's strconv.ParseFloat does for exposition values (NaN, ±Inf included).
+public func parseFloat(_ s: String) -> Double? {
+    switch s.lowercased() {
+    case "nan": return .nan
+    case "+inf", "inf", "+infinity", "infinity": return .infinity
+    case "-inf", "-infinity": return -.infinity
+    default:
+        guard let first = s.utf8.first, first == 0x2B || first == 0x2D || first == 0x2E || (first >= 0x30 && first <= 0x39) else { return nil }
+        return Double(s)
+    }
+}

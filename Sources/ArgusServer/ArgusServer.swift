@@ -1,0 +1,154 @@
+import ArgusIngest
+import ArgusModel
+import ArgusStorage
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+
+/// Builds the collector's HTTP application over a store.
+public struct ArgusServer {
+    public let store: MetricStore
+    public let options: ServerOptions
+    public let logger: Logger
+
+    public init(store: MetricStore, options: ServerOptions, logger: Logger) {
+        self.store = store
+        self.options = options
+        self.logger = logger
+    }
+
+    public func router() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.get("/-/healthy") { _, _ in "Argus is Healthy.\n" }
+        router.get("/-/ready") { _, _ in "Argus is Ready.\n" }
+        let store = self.store
+        let options = self.options
+        router.post("/api/v1/import/prometheus") { request, _ -> Response in
+            do {
+                var req = request
+                let buffer = try await req.collectBody(upTo: options.maxBodyBytes)
+                let bytes = Array(buffer.readableBytesView)
+                try await ImportHandler(store: store, limits: options.ingestLimits).importText(bytes)
+                return Response(status: .noContent)
+            } catch {
+                return HTTPErrors.text(error)
+            }
+        }
+        router.get("/api/v1/export") { request, _ -> Response in
+            do {
+                return try ExportHandler(store: store).export(request)
+            } catch {
+                return HTTPErrors.text(error)
+            }
+        }
+        router.post("/api/v1/admin/tsdb/flush") { _, _ -> Response in
+            do {
+                let r = try await runBlocking { try store.flush() }
+                return JSON.response("{\"status\":\"success\",\"data\":{\"blocksWritten\":\(r.blocksWritten),\"blocksCompacted\":\(r.blocksCompacted),\"blocksDropped\":\(r.blocksDropped)}}")
+            } catch {
+                return HTTPErrors.json(error)
+            }
+        }
+        return router
+    }
+
+    /// The application, ready to run in a ServiceGroup. `onRunning` receives the bound port.
+    public func application(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+        Application(
+            router: router(),
+            configuration: .init(address: .hostname(options.host, port: options.port), serverName: "argus"),
+            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },
+            logger: logger
+        )
+    }
+}
+
+/// `POST /api/v1/import/prometheus`: all lines are stored, or none.
+struct ImportHandler {
+    let store: MetricStore
+    let limits: IngestLimits
+
+    func importText(_ bytes: [UInt8]) async throws {
+        var samples = try TextExpositionParser().parse(bytes)
+        try ImportValidator(limits: limits).validate(&samples, now: TimeUtil.nowMillis(), minTime: store.minAcceptedTime)
+        if samples.isEmpty { return }
+        let store = self.store
+        let batch = samples
+        _ = try await runBlocking {
+            let app = store.appender()
+            app.reserve(batch.count)
+            var cache: [Labels: SeriesRef] = [:]
+            for s in batch {
+                if let ref = cache[s.labels] {
+                    app.append(ref: ref, s.timestamp!, s.value)
+                } else {
+                    cache[s.labels] = app.append(s.labels, s.timestamp!, s.value)
+                }
+            }
+            do {
+                return try app.commit()
+            } catch let e as ArgusError where e.code == .outOfOrder || e.code == .duplicateSample {
+                throw ArgusError(e.code, lineHint(e, batch) + e.message)
+            }
+        }
+    }
+
+    /// Finds the line of the first sample a commit error is about (by series and time).
+    func lineHint(_ e: ArgusError, _ batch: [ParsedSample]) -> String {
+        for s in batch where e.message.contains("series \(s.labels) ") && e.message.contains("at \(s.timestamp!)") {
+            return "line \(s.line): "
+        }
+        return ""
+    }
+}
+
+/// `GET /api/v1/export`: raw samples as JSON lines, in VictoriaMetrics' export format.
+struct ExportHandler {
+    let store: MetricStore
+
+    func export(_ request: Request) throws -> Response {
+        let params = request.uri.queryParameters
+        let matches = params.getAll("match[]")
+        guard !matches.isEmpty else {
+            throw ArgusError(.badInput, "missing \"match[]\" parameter: give a series selector such as match[]={__name__=~\".+\"}")
+        }
+        let start = try params.get("start").map { try parseAPITime(String($0), name: "start") } ?? Int64.min / 2
+        let end = try params.get("end").map { try parseAPITime(String($0), name: "end") } ?? TimeUtil.nowMillis() + 86_400_000
+        let q = store.querier(mint: start, maxt: end)
+        var seen = Set<SeriesRef>()
+        var out = ""
+        for m in matches {
+            let matchers = try SelectorParser.parse(m)
+            let set = q.select(matchers)
+            while let s = set.next() {
+                guard seen.insert(s.ref).inserted else { continue }
+                out += "{\"metric\":{"
+                var first = true
+                for l in s.labels.items {
+                    if !first { out += "," }
+                    first = false
+                    JSON.appendString(l.name, to: &out)
+                    out += ":"
+                    JSON.appendString(l.value, to: &out)
+                }
+                out += "},\"values\":["
+                for (i, v) in s.values.enumerated() {
+                    if i > 0 { out += "," }
+                    out += formatExportValue(v)
+                }
+                out += "],\"timestamps\":["
+                for (i, t) in s.timestamps.enumerated() {
+                    if i > 0 { out += "," }
+                    out += String(t)
+                }
+                out += "]}\n"
+            }
+            if let e = set.error { throw ArgusError(.internal, "reading series failed", cause: e) }
+        }
+        var buf = ByteBuffer()
+        buf.writeString(out)
+        return Response(status: .ok, headers: [.contentType: "application/stream+json"], body: .init(byteBuffer: buf))
+    }
+}

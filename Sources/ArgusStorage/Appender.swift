@@ -1,0 +1,59 @@
+import ArgusModel
+
+/// Collects samples and stores them all or none. Single use: after `commit` or `rollback` it
+/// takes nothing more.
+///
+/// `append(_:_:_:)` returns the series ref; callers cache it and use `append(ref:_:_:)` for
+/// later samples of the same series.
+public final class Appender {
+    let store: MetricStore
+    var refs: [SeriesRef] = []
+    var ts: [Int64] = []
+    var vs: [Double] = []
+    var finished = false
+
+    init(store: MetricStore) { self.store = store }
+
+    @discardableResult
+    public func append(_ labels: Labels, _ t: Int64, _ v: Double) -> SeriesRef {
+        let ref = store.seriesRef(for: labels)
+        append(ref: ref, t, v)
+        return ref
+    }
+
+    @inline(__always)
+    public func append(ref: SeriesRef, _ t: Int64, _ v: Double) {
+        precondition(!finished, "an appender is single use")
+        refs.append(ref)
+        ts.append(t)
+        vs.append(v)
+    }
+
+    public func reserve(_ n: Int) {
+        refs.reserveCapacity(n)
+        ts.reserveCapacity(n)
+        vs.reserveCapacity(n)
+    }
+
+    public var count: Int { refs.count }
+
+    /// Stores every sample, durably, or throws and stores none.
+    @discardableResult
+    public func commit() throws -> CommitResult {
+        precondition(!finished, "an appender is single use")
+        finished = true
+        defer {
+            refs = []
+            ts = []
+            vs = []
+        }
+        return try store.commit(refs: refs, ts: ts, vs: vs)
+    }
+
+    public func rollback() {
+        finished = true
+        refs = []
+        ts = []
+        vs = []
+    }
+}

@@ -1,0 +1,253 @@
+import ArgusColumnar
+import ArgusModel
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension MetricStore {
+    public struct MaintenanceResult: Sendable {
+        public var blocksWritten = 0
+        public var blocksCompacted = 0
+        public var blocksDropped = 0
+    }
+
+    /// Cuts the head into blocks (one per block-duration window its samples fall in), then
+    /// compacts and applies retention. Returns when the data is in blocks.
+    @discardableResult
+    public func flush() throws -> MaintenanceResult {
+        try maintenance.withLock {
+            var result = MaintenanceResult()
+            result.blocksWritten = try cutHeadLocked()
+            result.blocksCompacted = try compactLocked()
+            result.blocksDropped = try applyRetentionLocked()
+            return result
+        }
+    }
+
+    /// Only compaction (and retention).
+    @discardableResult
+    public func compact() throws -> MaintenanceResult {
+        try maintenance.withLock {
+            var result = MaintenanceResult()
+            result.blocksCompacted = try compactLocked()
+            result.blocksDropped = try applyRetentionLocked()
+            return result
+        }
+    }
+
+    static func newBlockID() -> String {
+        let ns = TimeUtil.nowNanos()
+        let hex = String(UInt64(ns), radix: 16)
+        let rnd = String(UInt32.random(in: 0...UInt32.max), radix: 16)
+        return String(repeating: "0", count: max(0, 16 - hex.count)) + hex + "-" + String(repeating: "0", count: max(0, 8 - rnd.count)) + rnd
+    }
+
+    func cutHeadLocked() throws -> Int {
+        // Freeze the head and end the WAL segment atomically with respect to appends.
+        let (segment, fz, newSeries): (Int, FrozenHead, [(SeriesRef, Labels)]) = try lock.withLock {
+            if closed { throw ArgusError(.unavailable, "the store is closed") }
+            let seg = try wal.cut()
+            var refs: [SeriesRef] = []
+            var data: [HeadSnapshot] = []
+            for case let s? in series where s.hasData {
+                refs.append(s.ref)
+                data.append(s.snapshot())
+                s.chunk = HeadChunk()
+                s.ooo = []
+            }
+            let f = FrozenHead(refs: refs, data: data)
+            frozen.append(f)
+            let ns = uncatalogued.map { ($0, series[Int($0)]!.labels) }
+            uncatalogued.removeAll()
+            return (seg, f, ns)
+        }
+        // Everything frozen so far (an earlier failed cut's data too) goes into blocks.
+        let all = lock.withLock { frozen }
+        var written: [BlockHandle] = []
+        do {
+            written = try writeFrozen(all)
+            try catalog.commit(series: newSeries, add: written.map(\.meta),
+                               meta: [MetricStore.checkpointKey: String(segment)])
+        } catch {
+            lock.withLock { uncatalogued.append(contentsOf: newSeries.map(\.0)) }
+            for b in written { try? FileManager.default.removeItem(atPath: blocksDir + "/" + b.meta.id) }
+            throw ArgusError(.io, "cannot write head data to blocks", cause: error)
+        }
+        lock.withLock {
+            blocks.append(contentsOf: written)
+            blocks.sort { ($0.meta.minT, $0.meta.id) < ($1.meta.minT, $1.meta.id) }
+            let ids = Set(all.map { ObjectIdentifier($0) })
+            frozen.removeAll { ids.contains(ObjectIdentifier($0)) }
+        }
+        _ = fz
+        wal.removeSegments(upTo: segment)
+        return written.count
+    }
+
+    /// Writes frozen head data into one block per window of `blockDuration`.
+    func writeFrozen(_ heads: [FrozenHead]) throws -> [BlockHandle] {
+        // Merge all frozen heads per series, ascending ref.
+        var merged: [SeriesRef: ([Int64], [Double])] = [:]
+        var order: [SeriesRef] = []
+        for f in heads {
+            for (i, ref) in f.refs.enumerated() {
+                var t: [Int64] = [], v: [Double] = []
+                f.data[i].decode(into: &t, &v)
+                if var e = merged[ref] {
+                    mergeSamples(&e.0, &e.1, t, v, preferSecond: true)
+                    merged[ref] = e
+                } else {
+                    merged[ref] = (t, v)
+                    order.append(ref)
+                }
+            }
+        }
+        order.sort()
+        let width = options.blockDuration
+        var writers: [Int64: (String, MetricBlockWriter)] = [:]
+        for ref in order {
+            let (t, v) = merged[ref]!
+            var start = 0
+            while start < t.count {
+                let w = floorDiv(t[start], width)
+                var end = start + 1
+                while end < t.count && floorDiv(t[end], width) == w { end += 1 }
+                if writers[w] == nil {
+                    let id = MetricStore.newBlockID()
+                    let dir = blocksDir + "/" + id + ".tmp"
+                    try? FileManager.default.removeItem(atPath: dir)
+                    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+                    writers[w] = (id, MetricBlockWriter(dir: dir, zstdLevel: options.flushZstdLevel))
+                }
+                try t.withUnsafeBufferPointer { tp in
+                    try v.withUnsafeBufferPointer { vp in
+                        try writers[w]!.1.add(ref: ref, timestamps: UnsafeBufferPointer(rebasing: tp[start..<end]),
+                                              values: UnsafeBufferPointer(rebasing: vp[start..<end]))
+                    }
+                }
+                start = end
+            }
+        }
+        var out: [BlockHandle] = []
+        for w in writers.keys.sorted() {
+            var (id, writer) = writers[w]!
+            out.append(try finishBlock(id: id, writer: &writer, level: 0))
+        }
+        return out
+    }
+
+    /// Finishes a block in `<id>.tmp` and renames it into place; not yet in the catalog.
+    func finishBlock(id: String, writer: inout MetricBlockWriter, level: Int) throws -> BlockHandle {
+        let st = try writer.finish()
+        let tmp = blocksDir + "/" + id + ".tmp"
+        let dir = blocksDir + "/" + id
+        if rename(tmp, dir) != 0 { throw ArgusError.io("cannot rename block", tmp, errno: errno) }
+        fsyncDirectory(blocksDir)
+        let meta = BlockMeta(id: id, kind: MetricStore.kind, minT: st.minT, maxT: st.maxT, series: st.series,
+                             samples: st.samples, bytes: st.bytes, version: Int(MetricBlockFormat.version), level: level)
+        return BlockHandle(meta: meta, reader: try MetricBlockReader(dir: dir))
+    }
+
+    /// Merges blocks that fall in the same window of each compaction range.
+    func compactLocked() throws -> Int {
+        var merged = 0
+        for range in options.compactionRanges {
+            while true {
+                let current = lock.withLock { blocks }
+                var groups: [Int64: [BlockHandle]] = [:]
+                for b in current {
+                    let w = floorDiv(b.meta.minT, range)
+                    if floorDiv(b.meta.maxT, range) == w { groups[w, default: []].append(b) }
+                }
+                guard let (_, group) = groups.sorted(by: { $0.key < $1.key }).first(where: { $0.value.count > 1 }) else { break }
+                try mergeBlocks(group)
+                merged += group.count
+            }
+        }
+        return merged
+    }
+
+    func mergeBlocks(_ group: [BlockHandle]) throws {
+        let id = MetricStore.newBlockID()
+        let tmp = blocksDir + "/" + id + ".tmp"
+        try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
+        var writer = MetricBlockWriter(dir: tmp, zstdLevel: options.compactZstdLevel)
+        var cursors = Array(repeating: MetricBlockReader.Cursor(), count: group.count)
+        var pos = Array(repeating: 0, count: group.count)
+        var ts: [Int64] = [], vs: [Double] = []
+        while true {
+            // The smallest ref not yet merged across the group.
+            var ref = UInt32.max
+            var any = false
+            for (k, b) in group.enumerated() where pos[k] < b.reader.seriesCount {
+                ref = min(ref, b.reader.refs[pos[k]])
+                any = true
+            }
+            if !any { break }
+            ts.removeAll(keepingCapacity: true)
+            vs.removeAll(keepingCapacity: true)
+            for (k, b) in group.enumerated() where pos[k] < b.reader.seriesCount && b.reader.refs[pos[k]] == ref {
+                if ts.isEmpty {
+                    try b.reader.decode(series: pos[k], cursor: &cursors[k], ts: &ts, vs: &vs)
+                } else {
+                    var bt: [Int64] = [], bv: [Double] = []
+                    try b.reader.decode(series: pos[k], cursor: &cursors[k], ts: &bt, vs: &bv)
+                    mergeSamples(&ts, &vs, bt, bv, preferSecond: true)
+                }
+                pos[k] += 1
+            }
+            try writer.add(ref: ref, timestamps: ts, values: vs)
+        }
+        let level = (group.map(\.meta.level).max() ?? 0) + 1
+        let handle = try finishBlock(id: id, writer: &writer, level: level)
+        do {
+            try catalog.commit(add: [handle.meta], remove: group.map(\.meta.id))
+        } catch {
+            try? FileManager.default.removeItem(atPath: blocksDir + "/" + id)
+            throw ArgusError(.io, "cannot record a compacted block in the catalog", cause: error)
+        }
+        let ids = Set(group.map(\.meta.id))
+        lock.withLock {
+            blocks.removeAll { ids.contains($0.meta.id) }
+            blocks.append(handle)
+            blocks.sort { ($0.meta.minT, $0.meta.id) < ($1.meta.minT, $1.meta.id) }
+        }
+        for b in group { try? FileManager.default.removeItem(atPath: blocksDir + "/" + b.meta.id) }
+    }
+
+    /// Drops blocks past the retention time (relative to the newest data) or over the size limit.
+    func applyRetentionLocked() throws -> Int {
+        let current = lock.withLock { blocks }
+        guard !current.isEmpty else { return 0 }
+        let headMax = lock.withLock { series.reduce(Int64.min) { max($0, $1?.lastT ?? .min) } }
+        let newest = max(current.map(\.meta.maxT).max()!, headMax)
+        var drop = Set<String>()
+        for b in current where b.meta.maxT < newest - options.retention { drop.insert(b.meta.id) }
+        if options.retentionSize > 0 {
+            var total = current.filter { !drop.contains($0.meta.id) }.reduce(0) { $0 + $1.meta.bytes }
+            for b in current.sorted(by: { $0.meta.maxT < $1.meta.maxT }) where !drop.contains(b.meta.id) {
+                if Int64(total) <= options.retentionSize { break }
+                drop.insert(b.meta.id)
+                total -= b.meta.bytes
+            }
+        }
+        if drop.isEmpty { return 0 }
+        try catalog.commit(remove: Array(drop))
+        lock.withLock { blocks.removeAll { drop.contains($0.meta.id) } }
+        for id in drop { try? FileManager.default.removeItem(atPath: blocksDir + "/" + id) }
+        logger.info("retention dropped blocks", metadata: ["count": "\(drop.count)"])
+        return drop.count
+    }
+
+    /// The oldest timestamp the store accepts: retention behind the newest data (or now).
+    public var minAcceptedTime: Int64 {
+        TimeUtil.nowMillis() - options.retention
+    }
+}
+
+@inline(__always) func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
+    let q = a / b
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
+}

@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct Argus: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "argus",
+        abstract: "Argus: metrics, logs and traces in one binary.",
+        subcommands: [Serve.self]
+    )
+}

@@ -1,0 +1,106 @@
+import ArgumentParser
+import ArgusModel
+import ArgusServer
+import ArgusStorage
+import Foundation
+import Logging
+import ServiceLifecycle
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the collector: ingest, storage and the query APIs on one port."
+    )
+
+    @Option(name: .customLong("data-dir"), help: "Directory for the WAL, blocks and catalog.")
+    var dataDir = "./data"
+
+    @Option(help: "Address to listen on, HOST:PORT (port 0 picks a free port).")
+    var listen = "127.0.0.1:4318"
+
+    @Option(name: .customLong("block-duration"), help: "Head cut period and smallest block window (a Prometheus duration).")
+    var blockDuration = "2h"
+
+    @Option(help: "Drop data older than this behind the newest sample (a Prometheus duration, e.g. 15d, 10y).")
+    var retention = "15d"
+
+    @Option(name: .customLong("retention-size"), help: "Drop the oldest blocks while blocks take more than this (e.g. 512MB, 10GB); 0 for no limit.")
+    var retentionSize = "0"
+
+    @Option(name: .customLong("out-of-order-window"), help: "Accept samples this far behind a series' newest sample (0 rejects them).")
+    var outOfOrderWindow = "0s"
+
+    @Option(name: .customLong("ingest.max-body"), help: "Largest request body accepted (e.g. 20MiB).")
+    var maxBody = "20MiB"
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel = "info"
+
+    func run() async throws {
+        guard let level = Logger.Level(rawValue: logLevel) else {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+        }
+        LoggingSystem.bootstrap { label in
+            var h = StreamLogHandler.standardError(label: label)
+            h.logLevel = level
+            return h
+        }
+        let logger = Logger(label: "argus")
+        var storage = StorageOptions(dataDir: dataDir)
+        do {
+            storage.blockDuration = try PromDuration.parseMillis(blockDuration)
+            storage.retention = try PromDuration.parseMillis(retention)
+            storage.outOfOrderWindow = try PromDuration.parseMillis(outOfOrderWindow)
+        } catch let e as ArgusError {
+            throw ValidationError(e.message)
+        }
+        guard storage.blockDuration >= 1000 else { throw ValidationError("--block-duration must be at least 1s") }
+        guard storage.retention > 0 else { throw ValidationError("--retention must be positive") }
+        guard let rs = parseBytes(retentionSize) else { throw ValidationError("--retention-size: cannot read \"\(retentionSize)\" as a size such as 512MB or 10GiB") }
+        storage.retentionSize = rs
+        var server = ServerOptions()
+        guard let mb = parseBytes(maxBody), mb > 0 else { throw ValidationError("--ingest.max-body: cannot read \"\(maxBody)\" as a size") }
+        server.maxBodyBytes = Int(mb)
+        do {
+            (server.host, server.port) = try ServerOptions.parseListen(listen)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+
+        let store: MetricStore
+        do {
+            store = try MetricStore(options: storage, logger: logger)
+        } catch {
+            throw CleanExit.message("argus: cannot open the data directory \(dataDir): \(error)")
+        }
+        let app = ArgusServer(store: store, options: server, logger: logger).application { port in
+            logger.notice("listening", metadata: ["address": "\(server.host):\(port)"])
+            // A machine-readable line on stdout for scripts and tests.
+            print("argus listening on \(server.host):\(port)")
+            fflush(stdout)
+        }
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: app), .init(service: StorageService(store: store, logger: logger))],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+        try await group.run()
+        store.close()
+        logger.notice("stopped")
+    }
+}
+
+/// Parses sizes such as 512MB, 10GiB, 1.5GB or a plain number of bytes.
+func parseBytes(_ s: String) -> Int64? {
+    let units: [(String, Double)] = [
+        ("KiB", 1024), ("MiB", 1_048_576), ("GiB", 1_073_741_824), ("TiB", 1_099_511_627_776),
+        ("KB", 1e3), ("MB", 1e6), ("GB", 1e9), ("TB", 1e12), ("B", 1),
+    ]
+    for (u, m) in units where s.hasSuffix(u) {
+        guard let n = Double(s.dropLast(u.count)), n >= 0 else { return nil }
+        return Int64(n * m)
+    }
+    guard let n = Int64(s), n >= 0 else { return nil }
+    return n
+}

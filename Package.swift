@@ -33,6 +33,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: settings),
+        .target(name: "ArgusQuery", dependencies: ["ArgusModel"], swiftSettings: settings),
         .target(name: "ArgusIngest", dependencies: ["ArgusModel", "ArgusStorage"], swiftSettings: settings),
         .target(
             name: "ArgusServer",
@@ -61,6 +62,7 @@ let package = Package(
         .testTarget(name: "ArgusModelTests", dependencies: ["ArgusModel"]),
         .testTarget(name: "ArgusColumnarTests", dependencies: ["ArgusColumnar", "ArgusModel"]),
         .testTarget(name: "ArgusStorageTests", dependencies: ["ArgusStorage", "ArgusModel", "ArgusColumnar", "ArgusTestKit"]),
+        .testTarget(name: "ArgusQueryTests", dependencies: ["ArgusQuery", "ArgusModel"]),
         .testTarget(name: "ArgusIngestTests", dependencies: ["ArgusIngest", "ArgusModel"]),
         .testTarget(name: "ArgusServerTests", dependencies: ["ArgusTestKit", "ArgusModel"]),
     ],

@@ -1,0 +1,1 @@
+// PromQL, LogQL and TraceQL live here.

@@ -1,38 +1,66 @@
-/// Writes bits most-significant first into a byte array (Gorilla-style chunks).
+/// Writes bits most-significant first (Gorilla-style chunks). Bits gather in a 64-bit
+/// accumulator and reach `bytes` eight bytes at a time; `withBytes` shows the complete stream.
 public struct BitWriter {
-    public var bytes: [UInt8] = []
-    /// Bits still free in the last byte (0 when a new byte is needed).
-    public var free: UInt8 = 0
+    /// Complete bytes; the newest bits are still in `acc`.
+    public private(set) var bytes: [UInt8] = []
+    var acc: UInt64 = 0
+    var accBits = 0
 
     public init() {}
 
-    public var bitCount: Int { bytes.count * 8 - Int(free) }
+    public var bitCount: Int { bytes.count * 8 + accBits }
 
-    @inline(__always) public mutating func bit(_ b: Bool) {
-        if free == 0 {
-            bytes.append(0)
-            free = 8
-        }
-        free -= 1
-        if b { bytes[bytes.count - 1] |= 1 << free }
-    }
+    /// Bytes held, for memory accounting.
+    public var capacity: Int { bytes.capacity + 16 }
 
-    /// Writes the low `n` bits of `v` (n ≤ 64), most significant first.
+    @inline(__always) public mutating func bit(_ b: Bool) { bits(b ? 1 : 0, 1) }
+
+    /// Writes the low `n` bits of `v` (1 ≤ n ≤ 64), most significant first.
     @inline(__always) public mutating func bits(_ v: UInt64, _ n: Int) {
-        var n = n
-        while n > 0 {
-            if free == 0 {
-                bytes.append(0)
-                free = 8
-            }
-            let take = min(Int(free), n)
-            let shift = n - take
-            let part = UInt8(truncatingIfNeeded: (v >> UInt64(shift)) & ((1 << UInt64(take)) - 1))
-            free -= UInt8(take)
-            bytes[bytes.count - 1] |= part << free
-            n -= take
+        let value = n == 64 ? v : v & ((1 << UInt64(n)) &- 1)
+        let free = 64 - accBits
+        if n < free {
+            acc = (acc << UInt64(n)) | value
+            accBits += n
+            return
+        }
+        // Fill the accumulator, flush it, keep the rest.
+        let rest = n - free
+        let full = free == 64 ? value >> UInt64(rest) : (acc << UInt64(free)) | (value >> UInt64(rest))
+        flush(full)
+        acc = rest == 0 ? 0 : value & ((1 << UInt64(rest)) &- 1)
+        accBits = rest
+    }
+
+    @inline(__always) mutating func flush(_ word: UInt64) {
+        var shift: UInt64 = 56
+        for _ in 0..<8 {
+            bytes.append(UInt8(truncatingIfNeeded: word >> shift))
+            shift &-= 8
         }
     }
+
+    /// Calls `body` with the whole stream (complete bytes plus the partial tail, zero-padded)
+    /// and its length in bits.
+    public func withBytes<R>(_ body: (UnsafeRawBufferPointer, Int) throws -> R) rethrows -> R {
+        let tailBytes = (accBits + 7) / 8
+        let total = bytes.count + tailBytes
+        return try withUnsafeTemporaryAllocation(byteCount: max(total, 1), alignment: 8) { buf in
+            bytes.withUnsafeBytes { src in
+                if src.count > 0 { buf.baseAddress!.copyMemory(from: src.baseAddress!, byteCount: src.count) }
+            }
+            if accBits > 0 {
+                let tail = acc << UInt64(64 - accBits)
+                for k in 0..<tailBytes {
+                    buf[bytes.count + k] = UInt8(truncatingIfNeeded: tail >> UInt64(56 - 8 * k))
+                }
+            }
+            return try body(UnsafeRawBufferPointer(rebasing: buf[0..<total]), bitCount)
+        }
+    }
+
+    /// The whole stream as bytes (the tail zero-padded).
+    public var finishedBytes: [UInt8] { withBytes { p, _ in Array(p) } }
 }
 
 /// Reads what `BitWriter` wrote.

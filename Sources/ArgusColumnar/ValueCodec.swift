@@ -60,12 +60,14 @@ public enum ValueCodec {
             w.u64(firstBits)
             return
         }
-        if let (e, mantissas) = decimal(vs) {
+        let done: Bool = withUnsafeTemporaryAllocation(of: Int64.self, capacity: n) { mantissas in
+            guard let e = decimal(vs, into: mantissas) else { return false }
             var deltaSize = 0
             var dodSize = 0
             var prev: Int64 = 0
             var prevDelta: Int64 = 0
-            for (i, m) in mantissas.enumerated() {
+            for i in 0..<n {
+                let m = mantissas[i]
                 let d = m &- prev
                 deltaSize += varintSize(zigzag(d))
                 dodSize += varintSize(zigzag(i == 0 ? m : d &- prevDelta))
@@ -76,24 +78,26 @@ public enum ValueCodec {
                 w.u8(Tag.decimalDelta.rawValue)
                 w.u8(UInt8(bitPattern: Int8(e)))
                 var p: Int64 = 0
-                for m in mantissas {
-                    w.varint(m &- p)
-                    p = m
+                for i in 0..<n {
+                    w.varint(mantissas[i] &- p)
+                    p = mantissas[i]
                 }
             } else {
                 w.u8(Tag.decimalDoubleDelta.rawValue)
                 w.u8(UInt8(bitPattern: Int8(e)))
                 var p: Int64 = 0
                 var pd: Int64 = 0
-                for (i, m) in mantissas.enumerated() {
+                for i in 0..<n {
+                    let m = mantissas[i]
                     let d = m &- p
                     w.varint(i == 0 ? m : d &- pd)
                     pd = d
                     p = m
                 }
             }
-            return
+            return true
         }
+        if done { return }
         w.u8(Tag.xor.rawValue)
         let bits = xorEncode(vs)
         w.uvarint(UInt64(bits.count))
@@ -104,30 +108,29 @@ public enum ValueCodec {
         vs.withUnsafeBufferPointer { encode($0, into: &w) }
     }
 
-    /// The common exponent and the mantissas, when every value round-trips exactly.
-    static func decimal(_ vs: UnsafeBufferPointer<Double>) -> (Int, [Int64])? {
+    /// The common exponent, with the mantissas written to `out`, when every value round-trips
+    /// exactly; nil otherwise.
+    static func decimal(_ vs: UnsafeBufferPointer<Double>, into out: UnsafeMutableBufferPointer<Int64>) -> Int? {
         var e = Int.min
         for v in vs {
             guard let ve = exponent(of: v) else { return nil }
             if ve > e { e = ve }
         }
-        var out = [Int64]()
-        out.reserveCapacity(vs.count)
-        for v in vs {
+        for (i, v) in vs.enumerated() {
             let m = e >= 0 ? (v * pow10[e]).rounded() : (v / pow10[-e]).rounded()
             guard abs(m) < maxMantissa else { return nil }
             let mi = Int64(m)
             guard decode(mantissa: mi, exponent: e).bitPattern == v.bitPattern else { return nil }
-            out.append(mi)
+            out[i] = mi
         }
-        return (e, out)
+        return e
     }
 
     static func xorEncode(_ vs: UnsafeBufferPointer<Double>) -> [UInt8] {
         var bw = BitWriter()
         var enc = XORValueEncoder()
         for v in vs { enc.append(v, into: &bw) }
-        return bw.bytes
+        return bw.finishedBytes
     }
 
     /// Decodes `n` values from `src` into `out`; returns the bytes consumed.
@@ -161,7 +164,8 @@ public enum ValueCodec {
             let e = Int(Int8(bitPattern: try r.u8()))
             guard e >= -22, e <= 22 else { throw ColumnarError.corrupt("decimal exponent \(e)") }
             var m = unzigzag(try r.uvarint())
-            var d: Int64 = 0
+            // The first mantissa is also the first delta (from zero).
+            var d: Int64 = m
             out[0] = decode(mantissa: m, exponent: e)
             for i in 1..<n {
                 d &+= unzigzag(try r.uvarint())

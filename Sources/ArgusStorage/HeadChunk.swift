@@ -1,22 +1,35 @@
 import ArgusColumnar
+import Foundation
 
-/// The head's in-memory chunk for one series: a Gorilla-style bit stream, appended in place.
+/// The head's in-memory chunk for one series.
 ///
-/// Timestamps: the first as 64 bits, then delta-of-deltas in buckets
-/// (`0`; `10`+7 bits; `110`+14; `1110`+20; `11110`+32; `11111`+64).
-/// Values: Gorilla XOR.
+/// Samples go first into an open Gorilla-style bit stream (appendable in place). Every
+/// `subChunkSize` samples the open stream is re-encoded with the block codecs (constant-step or
+/// grid timestamps, decimal or XOR values), which take about half the memory for typical
+/// counters and gauges, and appended to `closed`.
+///
+/// Open stream: timestamps as the first in 64 bits, then delta-of-deltas in buckets
+/// (`0`; `10`+7 bits; `110`+14; `1110`+20; `11110`+32; `11111`+64); values Gorilla XOR.
+/// Closed: per sub-chunk, uvarint sample count, u16 timestamp byte length, timestamp bytes,
+/// value bytes.
 struct HeadChunk {
+    static let subChunkSize: Int32 = 64
+
+    var closed: [UInt8] = []
+    var closedCount: Int32 = 0
     var stream = BitWriter()
-    var count: Int32 = 0
+    var openCount: Int32 = 0
     var lastT: Int64 = 0
     var lastDelta: Int64 = 0
     var xor = XORValueEncoder()
 
+    var count: Int32 { closedCount + openCount }
     var isEmpty: Bool { count == 0 }
 
     mutating func append(_ t: Int64, _ v: Double) {
-        if count == 0 {
+        if openCount == 0 {
             stream.bits(UInt64(bitPattern: t), 64)
+            lastDelta = 0
         } else {
             let delta = t &- lastT
             let dod = delta &- lastDelta
@@ -25,7 +38,37 @@ struct HeadChunk {
         }
         xor.append(v, into: &stream)
         lastT = t
-        count += 1
+        openCount += 1
+        if openCount >= HeadChunk.subChunkSize { closeSubChunk() }
+    }
+
+    mutating func closeSubChunk() {
+        let n = Int(openCount)
+        withUnsafeTemporaryAllocation(of: Int64.self, capacity: n) { ts in
+            withUnsafeTemporaryAllocation(of: Double.self, capacity: n) { vs in
+                decodeOpen(ts.baseAddress!, vs.baseAddress!)
+                var w = ByteWriter()
+                swap(&w.bytes, &closed)
+                w.uvarint(UInt64(n))
+                let lenAt = w.count
+                w.u16(0)
+                TimestampCodec.encode(UnsafeBufferPointer(ts), into: &w)
+                let tsLen = w.count - lenAt - 2
+                w.bytes[lenAt] = UInt8(truncatingIfNeeded: tsLen)
+                w.bytes[lenAt + 1] = UInt8(truncatingIfNeeded: tsLen >> 8)
+                ValueCodec.encode(UnsafeBufferPointer(vs), into: &w)
+                // Keep the capacity exact: the head holds many of these.
+                let src = w.bytes
+                closed = [UInt8](unsafeUninitializedCapacity: src.count) { buf, count in
+                    _ = src.withUnsafeBytes { memcpy(buf.baseAddress!, $0.baseAddress!, src.count) }
+                    count = src.count
+                }
+            }
+        }
+        closedCount += openCount
+        stream = BitWriter()
+        openCount = 0
+        xor = XORValueEncoder()
     }
 
     @inline(__always) static func putDoD(_ dod: Int64, _ bw: inout BitWriter) {
@@ -60,15 +103,55 @@ struct HeadChunk {
         if n == 0 { return }
         ts.reserveCapacity(ts.count + n)
         vs.reserveCapacity(vs.count + n)
-        stream.bytes.withUnsafeBytes { p in
-            var br = BitReader(p, bitCount: stream.bitCount)
+        if closedCount > 0 {
+            closed.withUnsafeBytes { p in
+                var r = ByteReader(p)
+                do {
+                    while !r.isAtEnd {
+                        let c = Int(try r.uvarint())
+                        let tsLen = Int(try r.u16())
+                        let tsBytes = try r.bytes(tsLen)
+                        let base = ts.count
+                        ts.append(contentsOf: repeatElement(0, count: c))
+                        vs.append(contentsOf: repeatElement(0, count: c))
+                        try ts.withUnsafeMutableBufferPointer { try TimestampCodec.decode(tsBytes, count: c, into: $0.baseAddress! + base) }
+                        let used = try vs.withUnsafeMutableBufferPointer {
+                            try ValueCodec.decode(UnsafeRawBufferPointer(rebasing: p[r.offset...]), count: c, into: $0.baseAddress! + base)
+                        }
+                        r.offset += used
+                    }
+                } catch {
+                    preconditionFailure("head chunk decode failed: \(error)")
+                }
+            }
+        }
+        decodeOpen(into: &ts, &vs)
+    }
+
+    func decodeOpen(into ts: inout [Int64], _ vs: inout [Double]) {
+        let n = Int(openCount)
+        if n == 0 { return }
+        let base = ts.count
+        ts.append(contentsOf: repeatElement(0, count: n))
+        vs.append(contentsOf: repeatElement(0, count: n))
+        ts.withUnsafeMutableBufferPointer { t in
+            vs.withUnsafeMutableBufferPointer { v in decodeOpen(t.baseAddress! + base, v.baseAddress! + base) }
+        }
+    }
+
+    /// Decodes the open stream's `openCount` samples into the two buffers.
+    func decodeOpen(_ ts: UnsafeMutablePointer<Int64>, _ vs: UnsafeMutablePointer<Double>) {
+        let n = Int(openCount)
+        if n == 0 { return }
+        stream.withBytes { p, bitCount in
+            var br = BitReader(p, bitCount: bitCount)
             var dec = XORValueDecoder()
             do {
                 var t = Int64(bitPattern: try br.bits(64))
                 var delta: Int64 = 0
-                ts.append(t)
-                vs.append(try dec.next(&br))
-                for _ in 1..<n {
+                ts[0] = t
+                vs[0] = try dec.next(&br)
+                for k in 1..<n {
                     var dod: Int64
                     if try !br.bit() {
                         dod = 0
@@ -85,15 +168,15 @@ struct HeadChunk {
                     }
                     delta &+= dod
                     t &+= delta
-                    ts.append(t)
-                    vs.append(try dec.next(&br))
+                    ts[k] = t
+                    vs[k] = try dec.next(&br)
                 }
             } catch {
-                // The chunk is written and read by this process only; a failure is a bug.
+                // The stream is written and read by this process only; a failure is a bug.
                 preconditionFailure("head chunk decode failed: \(error)")
             }
         }
     }
 
-    var memoryBytes: Int { stream.bytes.capacity + 48 }
+    var memoryBytes: Int { closed.capacity + stream.capacity + 64 }
 }

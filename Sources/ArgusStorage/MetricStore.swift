@@ -52,6 +52,8 @@ public final class MetricStore: @unchecked Sendable {
     var blocks: [BlockHandle] = []
     var frozen: [FrozenHead] = []
     var generation: UInt32 = 0
+    /// One shared instance per distinct label name or value, so series share string storage.
+    var symbols: [String: String] = [:]
     public private(set) var refusedBlocks: [RefusedBlock] = []
 
     /// Serialises flush, compaction and retention.
@@ -153,9 +155,10 @@ public final class MetricStore: @unchecked Sendable {
                     let ref = Int(try r.uvarint())
                     let t = base &+ (try r.varint())
                     let v = Double(bitPattern: try r.u64())
-                    guard ref < series.count, let s = series[ref] else {
+                    guard ref < series.count, series[ref] != nil else {
                         throw ArgusError(.corrupt, "sample for unknown series ref \(ref)")
                     }
+                    unowned(unsafe) let s = series[ref]!
                     s.apply(t, v)
                 }
                 stats.samples += n
@@ -178,10 +181,23 @@ public final class MetricStore: @unchecked Sendable {
     func createSeriesLocked(_ labels: Labels, ref: SeriesRef) -> HeadSeries {
         let i = Int(ref)
         if i >= series.count { series.append(contentsOf: repeatElement(nil, count: i + 1 - series.count)) }
+        var items = labels.items
+        for k in items.indices {
+            items[k].name = intern(items[k].name)
+            items[k].value = intern(items[k].value)
+        }
+        let labels = Labels(sorted: items)
         let s = HeadSeries(ref: ref, labels: labels)
         series[i] = s
         byLabels[labels] = ref
         postings.add(ref, labels)
+        return s
+    }
+
+    @inline(__always) func intern(_ s: String) -> String {
+        if s.utf8.count <= 15 { return s }  // small strings live inline, nothing to share
+        if let v = symbols[s] { return v }
+        symbols[s] = s
         return s
     }
 
@@ -222,9 +238,10 @@ public final class MetricStore: @unchecked Sendable {
             let window = options.outOfOrderWindow
             for i in 0..<n {
                 let ref = Int(refs[i])
-                guard ref < series.count, let s = series[ref] else {
+                guard ref < series.count, series[ref] != nil else {
                     throw ArgusError(.badInput, "unknown series ref \(ref)")
                 }
+                unowned(unsafe) let s = series[ref]!
                 let t = ts[i]
                 let bits = vs[i].bitPattern
                 let lastT: Int64
@@ -297,7 +314,8 @@ public final class MetricStore: @unchecked Sendable {
             }
             position = try wal.append(&record)
             for i in 0..<n where skip.isEmpty || !skip[i] {
-                series[Int(refs[i])]!.apply(ts[i], vs[i])
+                unowned(unsafe) let s = series[Int(refs[i])]!
+                s.apply(ts[i], vs[i])
             }
             result.appended = n - result.duplicates
         }

@@ -38,7 +38,7 @@ public struct ArgusServer {
         }
         router.get("/api/v1/export") { request, _ -> Response in
             do {
-                return try ExportHandler(store: store).export(request)
+                return try ExportHandler(store: store).export(FormParameters(request.uri.query ?? ""))
             } catch {
                 return HTTPErrors.text(error)
             }
@@ -108,14 +108,13 @@ struct ImportHandler {
 struct ExportHandler {
     let store: MetricStore
 
-    func export(_ request: Request) throws -> Response {
-        let params = request.uri.queryParameters
+    func export(_ params: FormParameters) throws -> Response {
         let matches = params.getAll("match[]")
         guard !matches.isEmpty else {
             throw ArgusError(.badInput, "missing \"match[]\" parameter: give a series selector such as match[]={__name__=~\".+\"}")
         }
-        let start = try params.get("start").map { try parseAPITime(String($0), name: "start") } ?? Int64.min / 2
-        let end = try params.get("end").map { try parseAPITime(String($0), name: "end") } ?? TimeUtil.nowMillis() + 86_400_000
+        let start = try params.get("start").map { try parseAPITime($0, name: "start") } ?? Int64.min / 2
+        let end = try params.get("end").map { try parseAPITime($0, name: "end") } ?? TimeUtil.nowMillis() + 86_400_000
         let q = store.querier(mint: start, maxt: end)
         var seen = Set<SeriesRef>()
         var out = ""

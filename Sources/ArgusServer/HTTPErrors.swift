@@ -15,12 +15,15 @@ enum HTTPErrors {
             default: return .internalServerError
             }
         }
-        if let e = error as? HTTPError { return e.status }
+        if let e = error as? any HTTPResponseError { return e.status }
         return .internalServerError
     }
 
     static func message(for error: any Error) -> String {
         if let e = error as? ArgusError { return e.description }
+        if let e = error as? NIOTooManyBytesError {
+            return "request body is larger than the limit of \(e.maxBytes.map { "\($0)" } ?? "the configured") bytes (--ingest.max-body)"
+        }
         if let e = error as? HTTPError {
             if e.status == .contentTooLarge { return "request body is larger than the limit" }
             return e.body ?? "\(e.status)"

@@ -1,0 +1,185 @@
+import ArgusModel
+import ArgusTestKit
+import Dispatch
+import Foundation
+import Testing
+
+/// Runs the real `argus serve` binary on a free loopback port.
+@Suite(.serialized) struct ServerProcessTests {
+    struct Point: Hashable {
+        let series: String
+        let t: Int64
+        let v: Double
+    }
+
+    /// Samples returned by /api/v1/export for a selector.
+    func export(_ c: TestHTTPClient, _ selector: String) throws -> Set<Point> {
+        let q = selector.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+        let r = try c.get("/api/v1/export?match%5B%5D=\(q)")
+        guard r.status == 200 else { throw TestError("export: \(r.status) \(r.text)") }
+        var out = Set<Point>()
+        for line in r.text.split(separator: "\n") {
+            let obj = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+            let metric = obj["metric"] as! [String: String]
+            let values = obj["values"] as! [Double]
+            let ts = obj["timestamps"] as! [Int64]
+            let key = metric["s"] ?? metric["__name__"]!
+            for (t, v) in zip(ts, values) { out.insert(Point(series: key, t: t, v: v)) }
+        }
+        return out
+    }
+
+    @Test func healthAndReady() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        let server = try ArgusProcess(dataDir: dir.path)
+        defer { server.stop() }
+        #expect(try server.client.get("/-/healthy").status == 200)
+        #expect(try server.client.get("/-/ready").status == 200)
+        #expect(server.stop() == 0)
+    }
+
+    @Test func badImportIsRejectedWholeWithTheLine() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        let server = try ArgusProcess(dataDir: dir.path)
+        defer { server.stop() }
+        let c = server.client
+        let now = TimeUtil.nowMillis()
+        var r = try c.post("/api/v1/import/prometheus", "good{s=\"a\"} 1 \(now)\ngood{s=\"b\"} 2 \(now)\n9bad 3 \(now)\n")
+        #expect(r.status == 400)
+        #expect(r.text == "line 3: invalid metric name \"9bad\"\n")
+        r = try c.post("/api/v1/import/prometheus", "good{s=\"a\"} 1 \(now)\ngood{s=\"c\"} 1 \(now + 86_400_000)\n")
+        #expect(r.status == 400)
+        #expect(r.text.hasPrefix("line 2: timestamp \(now + 86_400_000) is too far in the future"))
+        r = try c.post("/api/v1/import/prometheus", "good{s=\"a\"} 1 \(now - 20 * 86_400_000)\n")
+        #expect(r.status == 400)
+        #expect(r.text.hasPrefix("line 1: timestamp"))
+        #expect(r.text.contains("before the retention window"))
+        r = try c.post("/api/v1/import/prometheus", body: Array("good{s=\"".utf8) + [0xC3, 0x28] + Array("\"} 1\n".utf8))
+        #expect(r.status == 400)
+        #expect(r.text.contains("not valid UTF-8"))
+        // None of the valid lines of the rejected requests was stored.
+        #expect(try export(c, "{__name__=\"good\"}").isEmpty)
+        // A valid request is stored; a later out-of-order one is rejected naming its line.
+        r = try c.post("/api/v1/import/prometheus", "good{s=\"a\"} 1 \(now)\n")
+        #expect(r.status == 204)
+        r = try c.post("/api/v1/import/prometheus", "good{s=\"z\"} 1 \(now)\ngood{s=\"a\"} 5 \(now - 1000)\n")
+        #expect(r.status == 400)
+        #expect(r.text.hasPrefix("line 2: out of order sample"))
+        #expect(try export(c, "{__name__=\"good\"}") == [Point(series: "a", t: now, v: 1)])
+        // Missing match[] is a 400 too.
+        #expect(try c.get("/api/v1/export").status == 400)
+        #expect(try c.get("/api/v1/export?match%5B%5D=up%7B").status == 400)
+    }
+
+    @Test func oversizedBodyGets413() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        let server = try ArgusProcess(dataDir: dir.path, extraArgs: ["--ingest.max-body", "1KiB"])
+        defer { server.stop() }
+        let body = String(repeating: "x 1\n", count: 1000)
+        #expect(try server.client.post("/api/v1/import/prometheus", body).status == 413)
+    }
+
+    @Test func flushMovesDataIntoBlocksAndSurvivesRestart() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        var server = try ArgusProcess(dataDir: dir.path)
+        let now = TimeUtil.nowMillis()
+        let lines = (0..<100).map { "flushed{s=\"\($0 % 10)\"} \($0) \(now - 100_000 + Int64($0) * 1000)" }.joined(separator: "\n")
+        #expect(try server.client.post("/api/v1/import/prometheus", lines).status == 204)
+        let before = try export(server.client, "{__name__=\"flushed\"}")
+        #expect(before.count == 100)
+        let r = try server.client.post("/api/v1/admin/tsdb/flush", "")
+        #expect(r.status == 200)
+        #expect(r.text.contains("\"blocksWritten\":1"))
+        #expect(try export(server.client, "{__name__=\"flushed\"}") == before)
+        #expect(server.stop() == 0)
+        server = try ArgusProcess(dataDir: dir.path)
+        defer { server.stop() }
+        #expect(try export(server.client, "{__name__=\"flushed\"}") == before)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path + "/blocks").count == 1)
+    }
+
+    @Test func damagedBlockIsRefusedAtStartAndTheRestServed() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        var server = try ArgusProcess(dataDir: dir.path)
+        let now = TimeUtil.nowMillis()
+        #expect(try server.client.post("/api/v1/import/prometheus", "old{s=\"x\"} 1 \(now - 5000)\n").status == 204)
+        #expect(try server.client.post("/api/v1/admin/tsdb/flush", "").status == 200)
+        #expect(try server.client.post("/api/v1/import/prometheus", "new{s=\"y\"} 2 \(now)\n").status == 204)
+        server.kill9()
+        let block = try FileManager.default.contentsOfDirectory(atPath: dir.path + "/blocks")[0]
+        let victim = dir.path + "/blocks/" + block + "/index"
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: victim)))
+        bytes[bytes.count / 2] ^= 0xFF
+        try Data(bytes).write(to: URL(fileURLWithPath: victim))
+        server = try ArgusProcess(dataDir: dir.path)
+        defer { server.stop() }
+        #expect(server.stderr.contains("refusing a damaged block"))
+        #expect(server.stderr.contains(victim))
+        #expect(try export(server.client, "{__name__=~\"old|new\"}") == [Point(series: "y", t: now, v: 2)])
+    }
+
+    /// kill -9 during continuous import, several times: every sample whose request got a 2xx
+    /// is returned by export after the restart.
+    @Test func killNineLosesNoAcknowledgedSample() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        let base = TimeUtil.nowMillis() - 3_600_000
+        var acked = Set<Point>()
+        var batch = 0
+        for round in 0..<4 {
+            let server = try ArgusProcess(dataDir: dir.path)
+            let client = server.client
+            let state = LockedState()
+            let done = DispatchSemaphore(value: 0)
+            let firstBatch = batch
+            DispatchQueue.global().async {
+                var b = firstBatch
+                while !state.stopped {
+                    var points: [Point] = []
+                    var body = ""
+                    for s in 0..<20 {
+                        let p = Point(series: "s\(s)", t: base + Int64(b) * 100, v: Double(b * 20 + s))
+                        points.append(p)
+                        body += "kill_test{s=\"\(p.series)\"} \(Int(p.v)) \(p.t)\n"
+                    }
+                    guard let r = try? client.post("/api/v1/import/prometheus", body) else { break }
+                    if r.status == 204 { state.add(points) } else { break }
+                    b += 1
+                }
+                state.setNext(b + 1)
+                done.signal()
+            }
+            // Let it run, then pull the plug without warning.
+            usleep(UInt32(300_000 + round * 150_000))
+            server.kill9()
+            state.stop()
+            done.wait()
+            acked.formUnion(state.points)
+            batch = state.next
+            #expect(state.points.count > 0, "round \(round) acknowledged nothing")
+            let restarted = try ArgusProcess(dataDir: dir.path)
+            let stored = try export(restarted.client, "{__name__=\"kill_test\"}")
+            let missing = acked.subtracting(stored)
+            #expect(missing.isEmpty, "round \(round): \(missing.count) acknowledged samples lost, e.g. \(missing.first.map { "\($0)" } ?? "")")
+            #expect(restarted.stop() == 0)
+        }
+    }
+}
+
+final class LockedState: @unchecked Sendable {
+    private let lock = NSLock()
+    private var _stopped = false
+    private var _points: [ServerProcessTests.Point] = []
+    private var _next = 0
+    var stopped: Bool { lock.withLock { _stopped } }
+    var points: [ServerProcessTests.Point] { lock.withLock { _points } }
+    var next: Int { lock.withLock { _next } }
+    func stop() { lock.withLock { _stopped = true } }
+    func add(_ p: [ServerProcessTests.Point]) { lock.withLock { _points += p } }
+    func setNext(_ n: Int) { lock.withLock { _next = n } }
+}

@@ -22,6 +22,7 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CSnappy", providers: [.apt(["libsnappy-dev"])]),
         .target(name: "ArgusModel", swiftSettings: settings),
         .target(name: "ArgusColumnar", dependencies: ["ArgusModel", "CZstd"], swiftSettings: settings),
         .target(
@@ -34,7 +35,7 @@ let package = Package(
             ],
             swiftSettings: settings),
         .target(name: "ArgusQuery", dependencies: ["ArgusModel"], swiftSettings: settings),
-        .target(name: "ArgusIngest", dependencies: ["ArgusModel", "ArgusStorage"], swiftSettings: settings),
+        .target(name: "ArgusIngest", dependencies: ["ArgusModel", "ArgusColumnar", "ArgusStorage", "CSnappy"], swiftSettings: settings),
         .target(
             name: "ArgusServer",
             dependencies: [
@@ -58,12 +59,12 @@ let package = Package(
             name: "ArgusBench",
             dependencies: ["ArgusModel", "ArgusColumnar", "ArgusStorage", .product(name: "Logging", package: "swift-log")],
             swiftSettings: settings),
-        .target(name: "ArgusTestKit", dependencies: ["ArgusModel"], path: "Tests/ArgusTestKit"),
+        .target(name: "ArgusTestKit", dependencies: ["ArgusModel", "ArgusIngest"], path: "Tests/ArgusTestKit"),
         .testTarget(name: "ArgusModelTests", dependencies: ["ArgusModel"]),
         .testTarget(name: "ArgusColumnarTests", dependencies: ["ArgusColumnar", "ArgusModel"]),
         .testTarget(name: "ArgusStorageTests", dependencies: ["ArgusStorage", "ArgusModel", "ArgusColumnar", "ArgusTestKit"]),
         .testTarget(name: "ArgusQueryTests", dependencies: ["ArgusQuery", "ArgusModel"]),
-        .testTarget(name: "ArgusIngestTests", dependencies: ["ArgusIngest", "ArgusModel"]),
+        .testTarget(name: "ArgusIngestTests", dependencies: ["ArgusIngest", "ArgusModel", "ArgusStorage", "ArgusTestKit"]),
         .testTarget(name: "ArgusServerTests", dependencies: ["ArgusTestKit", "ArgusModel"]),
     ],
     swiftLanguageModes: [.v5]

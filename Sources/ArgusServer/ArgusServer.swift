@@ -36,6 +36,32 @@ public struct ArgusServer {
                 return HTTPErrors.text(error)
             }
         }
+        let remoteWrite = RemoteWriteIngester(store: store, limits: options.ingestLimits)
+        router.post("/api/v1/write") { request, _ -> Response in
+            do {
+                var req = request
+                let buffer = try await req.collectBody(upTo: options.maxBodyBytes)
+                var bytes = Array(buffer.readableBytesView)
+                let encoding = request.headers[.contentEncoding]?.lowercased() ?? "snappy"
+                guard encoding == "snappy" else {
+                    throw ArgusError(.badInput, "unsupported Content-Encoding \"\(encoding)\": remote write bodies are snappy-compressed")
+                }
+                if let v = request.headers.first(where: { $0.name.canonicalName == "x-prometheus-remote-write-version" })?.value, v.hasPrefix("2.") {
+                    throw ArgusError(.badInput, "remote write 2.0 is not supported yet; send remote write 1.0 (prometheus.WriteRequest)")
+                }
+                bytes = try Snappy.decompress(bytes, limit: options.maxBodyBytes * 8)
+                let body = bytes
+                let counts = try await runBlocking { try remoteWrite.ingest(body, now: TimeUtil.nowMillis()) }
+                if let first = counts.firstError {
+                    return HTTPErrors.text(ArgusError(.badInput, "\(counts.rejectedTotal) of the request's samples were rejected (the rest were stored); first: \(first)"))
+                }
+                return Response(status: .noContent)
+            } catch let e as ArgusError where e.code == .limit {
+                return HTTPErrors.text(ArgusError(.badInput, e.message))
+            } catch {
+                return HTTPErrors.text(error)
+            }
+        }
         router.get("/api/v1/export") { request, _ -> Response in
             do {
                 return try ExportHandler(store: store).export(FormParameters(request.uri.query ?? ""))

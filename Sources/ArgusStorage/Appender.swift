@@ -37,9 +37,11 @@ public final class Appender {
 
     public var count: Int { refs.count }
 
-    /// Stores every sample, durably, or throws and stores none.
+    /// Stores every sample, durably, or throws and stores none. With `skipInvalid`, samples
+    /// that are out of order or conflict with a stored sample are skipped and counted in the
+    /// result instead, and the rest is stored.
     @discardableResult
-    public func commit() throws -> CommitResult {
+    public func commit(skipInvalid: Bool = false) throws -> CommitResult {
         precondition(!finished, "an appender is single use")
         finished = true
         defer {
@@ -47,7 +49,7 @@ public final class Appender {
             ts = []
             vs = []
         }
-        return try store.commit(refs: refs, ts: ts, vs: vs)
+        return try store.commit(refs: refs, ts: ts, vs: vs, skipInvalid: skipInvalid)
     }
 
     public func rollback() {

@@ -222,7 +222,7 @@ public final class MetricStore: @unchecked Sendable {
 
     /// Validates, logs and applies a batch; returns once its WAL record is durable.
     /// Throws without storing anything when any sample is invalid.
-    func commit(refs: [SeriesRef], ts: [Int64], vs: [Double]) throws -> CommitResult {
+    func commit(refs: [SeriesRef], ts: [Int64], vs: [Double], skipInvalid: Bool = false) throws -> CommitResult {
         let n = refs.count
         var result = CommitResult()
         if n == 0 { return result }
@@ -237,6 +237,7 @@ public final class MetricStore: @unchecked Sendable {
             let gen = generation
             let window = options.outOfOrderWindow
             for i in 0..<n {
+              do {
                 let ref = Int(refs[i])
                 guard ref < series.count, series[ref] != nil else {
                     throw ArgusError(.badInput, "unknown series ref \(ref)")
@@ -290,6 +291,13 @@ public final class MetricStore: @unchecked Sendable {
                     throw ArgusError(.outOfOrder, "out of order sample: series \(s.labels) at \(t) is older than the out-of-order window (\(PromDuration.format(window))) behind its newest sample at \(lastT)")
                 }
                 throw ArgusError(.outOfOrder, "out of order sample: series \(s.labels) at \(t) is older than its newest sample at \(lastT)")
+              } catch let e as ArgusError where skipInvalid && e.code != .badInput {
+                // Skip this sample, keep the rest of the batch.
+                if skip.isEmpty { skip = [Bool](repeating: false, count: n) }
+                skip[i] = true
+                result.rejected += 1
+                if result.firstError == nil { result.firstError = e }
+              }
             }
             // Log new series first, then the samples.
             if !unlogged.isEmpty {
@@ -304,7 +312,9 @@ public final class MetricStore: @unchecked Sendable {
                 unlogged.removeAll()
             }
             record.u8(WALRecordType.samples.rawValue)
-            record.uvarint(UInt64(n - result.duplicates))
+            let kept = n - result.duplicates - result.rejected
+            if kept == 0 { return result }
+            record.uvarint(UInt64(kept))
             let base = ts[0]
             record.varint(base)
             for i in 0..<n where skip.isEmpty || !skip[i] {
@@ -317,7 +327,7 @@ public final class MetricStore: @unchecked Sendable {
                 unowned(unsafe) let s = series[Int(refs[i])]!
                 s.apply(ts[i], vs[i])
             }
-            result.appended = n - result.duplicates
+            result.appended = kept
         }
         try wal.waitDurable(position)
         return result
@@ -397,10 +407,15 @@ public final class MetricStore: @unchecked Sendable {
 }
 
 /// What a commit did.
-public struct CommitResult: Sendable, Equatable {
+public struct CommitResult: Sendable {
     public var appended = 0
+    /// Samples that repeated a stored sample exactly (ignored, as in Prometheus).
     public var duplicates = 0
+    /// Samples accepted inside the out-of-order window.
     public var outOfOrder = 0
+    /// Samples skipped as invalid (only with `skipInvalid`), and the first reason.
+    public var rejected = 0
+    public var firstError: ArgusError?
     public init() {}
 }
 

@@ -1,3 +1,4 @@
+import ArgusIngest
 import ArgusModel
 import ArgusTestKit
 import Dispatch
@@ -71,6 +72,38 @@ import Testing
         // Missing match[] is a 400 too.
         #expect(try c.get("/api/v1/export").status == 400)
         #expect(try c.get("/api/v1/export?match%5B%5D=up%7B").status == 400)
+    }
+
+    @Test func remoteWrite() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        let server = try ArgusProcess(dataDir: dir.path)
+        defer { server.stop() }
+        let c = server.client
+        let now = TimeUtil.nowMillis()
+        let body = RemoteWriteBuilder.build([
+            .init([("__name__", "rw_total"), ("s", "a")], [(now - 1000, 1), (now, 2)]),
+            .init([("__name__", "rw_total"), ("s", "b")], [(now, 5)]),
+        ])
+        let headers = ["Content-Encoding": "snappy", "Content-Type": "application/x-protobuf", "X-Prometheus-Remote-Write-Version": "0.1.0"]
+        var r = try c.request("POST", "/api/v1/write", body: Snappy.compress(body), headers: headers)
+        #expect(r.status == 204)
+        #expect(try export(c, "{__name__=\"rw_total\"}") == [Point(series: "a", t: now - 1000, v: 1), Point(series: "a", t: now, v: 2), Point(series: "b", t: now, v: 5)])
+        // Garbage, a truncated body and an unsnappied body are refused with 400.
+        r = try c.request("POST", "/api/v1/write", body: [1, 2, 3, 4, 5], headers: headers)
+        #expect(r.status == 400)
+        r = try c.request("POST", "/api/v1/write", body: Snappy.compress(Array(body.prefix(body.count - 3))), headers: headers)
+        #expect(r.status == 400)
+        #expect(r.text.contains("protobuf"))
+        // An out-of-order sample is reported, the valid rest of the request is stored.
+        let mixed = RemoteWriteBuilder.build([
+            .init([("__name__", "rw_total"), ("s", "a")], [(now - 5000, 9)]),
+            .init([("__name__", "rw_total"), ("s", "c")], [(now, 3)]),
+        ])
+        r = try c.request("POST", "/api/v1/write", body: Snappy.compress(mixed), headers: headers)
+        #expect(r.status == 400)
+        #expect(r.text.contains("out of order"))
+        #expect(try export(c, "{s=\"c\"}") == [Point(series: "c", t: now, v: 3)])
     }
 
     @Test func oversizedBodyGets413() throws {

@@ -1,0 +1,138 @@
+import ArgusModel
+
+/// A zero-copy reader of protobuf wire format, for the hot ingest decoders.
+/// Every read is bounds-checked and throws a `badInput` error instead of trapping.
+public struct ProtoReader {
+    public let base: UnsafeRawBufferPointer
+    public var pos: Int
+    public let end: Int
+
+    public init(_ base: UnsafeRawBufferPointer) {
+        self.base = base
+        pos = 0
+        end = base.count
+    }
+
+    init(_ base: UnsafeRawBufferPointer, from: Int, to: Int) {
+        self.base = base
+        pos = from
+        end = to
+    }
+
+    public enum WireType: UInt8 {
+        case varint = 0, fixed64 = 1, bytes = 2, startGroup = 3, endGroup = 4, fixed32 = 5
+    }
+
+    static func fail(_ why: String) -> ArgusError { ArgusError(.badInput, "invalid protobuf: \(why)") }
+
+    public var isAtEnd: Bool { pos >= end }
+
+    /// The next field number and wire type.
+    @inline(__always) public mutating func tag() throws -> (field: Int, wire: WireType) {
+        let key = try varint()
+        guard let w = WireType(rawValue: UInt8(key & 7)) else { throw ProtoReader.fail("unknown wire type \(key & 7)") }
+        let field = Int(key >> 3)
+        guard field > 0 else { throw ProtoReader.fail("field number 0") }
+        return (field, w)
+    }
+
+    @inline(__always) public mutating func varint() throws -> UInt64 {
+        var result: UInt64 = 0
+        var shift: UInt64 = 0
+        while true {
+            guard pos < end else { throw ProtoReader.fail("truncated varint") }
+            let b = base[pos]
+            pos += 1
+            result |= UInt64(b & 0x7F) << shift
+            if b < 0x80 { return result }
+            shift += 7
+            if shift >= 64 { throw ProtoReader.fail("varint longer than 10 bytes") }
+        }
+    }
+
+    @inline(__always) public mutating func fixed64() throws -> UInt64 {
+        guard end - pos >= 8 else { throw ProtoReader.fail("truncated fixed64") }
+        defer { pos += 8 }
+        return UInt64(littleEndian: base.loadUnaligned(fromByteOffset: pos, as: UInt64.self))
+    }
+
+    @inline(__always) public mutating func fixed32() throws -> UInt32 {
+        guard end - pos >= 4 else { throw ProtoReader.fail("truncated fixed32") }
+        defer { pos += 4 }
+        return UInt32(littleEndian: base.loadUnaligned(fromByteOffset: pos, as: UInt32.self))
+    }
+
+    /// The byte range of a length-delimited field.
+    @inline(__always) public mutating func bytesRange() throws -> Range<Int> {
+        let n = try varint()
+        guard n <= UInt64(end - pos) else { throw ProtoReader.fail("length \(n) runs past the end of the message") }
+        let r = pos..<(pos + Int(n))
+        pos += Int(n)
+        return r
+    }
+
+    /// A reader over a nested message.
+    @inline(__always) public mutating func message() throws -> ProtoReader {
+        let r = try bytesRange()
+        return ProtoReader(base, from: r.lowerBound, to: r.upperBound)
+    }
+
+    /// A UTF-8 string field; invalid UTF-8 is an error, as protobuf's `string` requires.
+    public mutating func string(_ what: @autoclosure () -> String) throws -> String {
+        let r = try bytesRange()
+        guard let s = String(validating: UnsafeRawBufferPointer(rebasing: base[r]), as: UTF8.self) else {
+            throw ArgusError(.badInput, "\(what()) is not valid UTF-8")
+        }
+        return s
+    }
+
+    public mutating func skip(_ wire: WireType) throws {
+        switch wire {
+        case .varint: _ = try varint()
+        case .fixed64: _ = try fixed64()
+        case .fixed32: _ = try fixed32()
+        case .bytes: _ = try bytesRange()
+        case .startGroup, .endGroup: throw ProtoReader.fail("groups are not supported")
+        }
+    }
+}
+
+/// Writes protobuf wire format (for clients, tests and benchmarks).
+public struct ProtoWriter {
+    public var bytes: [UInt8] = []
+    public init() {}
+
+    public mutating func varint(_ v: UInt64) {
+        var x = v
+        while x >= 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: x) | 0x80)
+            x >>= 7
+        }
+        bytes.append(UInt8(x))
+    }
+
+    public mutating func tag(_ field: Int, _ wire: ProtoReader.WireType) { varint(UInt64(field << 3) | UInt64(wire.rawValue)) }
+
+    public mutating func int64(_ field: Int, _ v: Int64) {
+        tag(field, .varint)
+        varint(UInt64(bitPattern: v))
+    }
+
+    public mutating func double(_ field: Int, _ v: Double) {
+        tag(field, .fixed64)
+        var b = v.bitPattern.littleEndian
+        withUnsafeBytes(of: &b) { bytes.append(contentsOf: $0) }
+    }
+
+    public mutating func string(_ field: Int, _ s: String) {
+        tag(field, .bytes)
+        varint(UInt64(s.utf8.count))
+        bytes.append(contentsOf: s.utf8)
+    }
+
+    public mutating func message(_ field: Int, _ m: ProtoWriter) {
+        tag(field, .bytes)
+        varint(UInt64(m.bytes.count))
+        bytes.append(contentsOf: m.bytes)
+    }
+}

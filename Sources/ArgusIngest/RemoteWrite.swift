@@ -1,0 +1,203 @@
+import ArgusModel
+import ArgusStorage
+
+/// Counters an ingest path reports (self-monitoring reads them).
+public struct IngestCounts: Sendable {
+    public var samples = 0
+    public var series = 0
+    public var exemplars = 0
+    public var metadata = 0
+    /// Rejected items by reason.
+    public var rejected: [String: Int] = [:]
+    public var firstError: String?
+
+    public init() {}
+
+    mutating func reject(_ reason: String, _ n: Int = 1, _ message: @autoclosure () -> String) {
+        rejected[reason, default: 0] += n
+        if firstError == nil { firstError = message() }
+    }
+
+    public var rejectedTotal: Int { rejected.values.reduce(0, +) }
+}
+
+/// Decodes Prometheus remote_write 1.0 `WriteRequest`s (already snappy-decompressed) and
+/// stores their samples.
+///
+/// A series' label bytes, as the sender encoded them, map to its series ref through a cache,
+/// so a steady sender costs one hash lookup per series per request instead of building labels.
+/// Invalid series and samples are skipped and counted; the rest is stored (the caller answers
+/// 400 with the first reason when anything was skipped, so the sender does not retry).
+public final class RemoteWriteIngester: @unchecked Sendable {
+    let store: MetricStore
+    let limits: IngestLimits
+    let cache = LockedBox<[[UInt8]: SeriesRef]>([:])
+    static let maxCached = 4_000_000
+
+    public init(store: MetricStore, limits: IngestLimits) {
+        self.store = store
+        self.limits = limits
+    }
+
+    public func ingest(_ body: [UInt8], now: Int64) throws -> IngestCounts {
+        var counts = IngestCounts()
+        let app = store.appender()
+        var newKeys: [([UInt8], SeriesRef)] = []
+        let minTime = store.minAcceptedTime
+        let maxTime = now + limits.maxFuture
+        try body.withUnsafeBytes { raw in
+            var r = ProtoReader(raw)
+            var snapshot: [[UInt8]: SeriesRef]?
+            while !r.isAtEnd {
+                let (field, wire) = try r.tag()
+                switch (field, wire) {
+                case (1, .bytes):
+                    var ts = try r.message()
+                    if snapshot == nil { snapshot = cache.withLock { $0 } }
+                    try timeSeries(&ts, raw, snapshot!, app, &newKeys, &counts, minTime, maxTime)
+                case (3, .bytes):
+                    _ = try r.message()
+                    counts.metadata += 1
+                default:
+                    try r.skip(wire)
+                }
+            }
+        }
+        if !newKeys.isEmpty {
+            cache.withLock { c in
+                if c.count > RemoteWriteIngester.maxCached { c.removeAll() }
+                for (k, ref) in newKeys { c[k] = ref }
+            }
+        }
+        let result = try app.commit(skipInvalid: true)
+        counts.samples = result.appended
+        if result.rejected > 0, let e = result.firstError {
+            counts.reject(e.code == .outOfOrder ? "out_of_order" : "duplicate_timestamp", result.rejected, e.message)
+        }
+        return counts
+    }
+
+    func timeSeries(_ r: inout ProtoReader, _ raw: UnsafeRawBufferPointer, _ cached: [[UInt8]: SeriesRef], _ app: Appender,
+                    _ newKeys: inout [([UInt8], SeriesRef)], _ counts: inout IngestCounts, _ minTime: Int64, _ maxTime: Int64) throws {
+        var key: [UInt8] = []
+        var labelRanges: [Range<Int>] = []
+        var samples: [(Int64, Double)] = []
+        var histograms = 0
+        while !r.isAtEnd {
+            let (field, wire) = try r.tag()
+            switch (field, wire) {
+            case (1, .bytes):
+                let range = try r.bytesRange()
+                labelRanges.append(range)
+                key.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[range]))
+                key.append(0xFF)  // separator: never a valid protobuf tag byte sequence end
+            case (2, .bytes):
+                var s = try r.message()
+                var v = 0.0
+                var t: Int64 = 0
+                while !s.isAtEnd {
+                    let (f, w) = try s.tag()
+                    switch (f, w) {
+                    case (1, .fixed64): v = Double(bitPattern: try s.fixed64())
+                    case (2, .varint): t = Int64(bitPattern: try s.varint())
+                    default: try s.skip(w)
+                    }
+                }
+                samples.append((t, v))
+            case (3, .bytes):
+                _ = try r.bytesRange()
+                counts.exemplars += 1
+            case (4, .bytes):
+                _ = try r.bytesRange()
+                histograms += 1
+            default:
+                try r.skip(wire)
+            }
+        }
+        if histograms > 0 {
+            counts.reject("native_histogram", histograms, "native histograms are not supported; send classic histograms")
+        }
+        if samples.isEmpty { return }
+        var ref = cached[key]
+        if ref == nil {
+            if let found = newKeys.first(where: { $0.0 == key }) {
+                ref = found.1
+            } else {
+                do {
+                    let labels = try decodeLabels(raw, labelRanges)
+                    let newRef = store.seriesRef(for: labels)
+                    newKeys.append((key, newRef))
+                    counts.series += 1
+                    ref = newRef
+                } catch let e as ArgusError {
+                    counts.reject("invalid_labels", samples.count, e.message)
+                    return
+                }
+            }
+        }
+        for (t, v) in samples {
+            if t > maxTime {
+                counts.reject("too_far_in_future", 1, "sample timestamp \(t) is too far in the future")
+                continue
+            }
+            if t < minTime {
+                counts.reject("out_of_bounds", 1, "sample timestamp \(t) is before the retention window")
+                continue
+            }
+            app.append(ref: ref!, t, v)
+        }
+    }
+
+    func decodeLabels(_ raw: UnsafeRawBufferPointer, _ ranges: [Range<Int>]) throws -> Labels {
+        guard ranges.count <= limits.maxLabelsPerSeries else {
+            throw ArgusError(.limit, "series has \(ranges.count) labels, over the limit of \(limits.maxLabelsPerSeries)")
+        }
+        var items: [Label] = []
+        items.reserveCapacity(ranges.count)
+        for range in ranges {
+            var lr = ProtoReader(raw, from: range.lowerBound, to: range.upperBound)
+            var name = "", value = ""
+            while !lr.isAtEnd {
+                let (f, w) = try lr.tag()
+                switch (f, w) {
+                case (1, .bytes): name = try lr.string("a label name")
+                case (2, .bytes): value = try lr.string("the value of label \(quoteLabelValue(name))")
+                default: try lr.skip(w)
+                }
+            }
+            try LabelRules.check(name: name, value: value, limits: limits)
+            items.append(Label(name, value))
+        }
+        return try LabelRules.makeLabels(items)
+    }
+}
+
+/// Label checks shared by the ingest paths.
+public enum LabelRules {
+    public static func check(name: String, value: String, limits: IngestLimits) throws {
+        if name == Labels.metricName {
+            guard NameRules.isValidMetricName(value) else { throw ArgusError(.badInput, "invalid metric name \(quoteLabelValue(value))") }
+        } else {
+            guard NameRules.isValidLabelName(name) else { throw ArgusError(.badInput, "invalid label name \(quoteLabelValue(name))") }
+        }
+        if name.utf8.count > limits.maxLabelNameLength {
+            throw ArgusError(.limit, "label name \"\(name.prefix(32))…\" is longer than \(limits.maxLabelNameLength) bytes")
+        }
+        if value.utf8.count > limits.maxLabelValueLength {
+            throw ArgusError(.limit, "the value of label \(quoteLabelValue(name)) is longer than \(limits.maxLabelValueLength) bytes")
+        }
+    }
+
+    /// Sorted labels; duplicate names and a missing metric name are errors.
+    public static func makeLabels(_ items: [Label]) throws -> Labels {
+        var sorted = items.filter { !$0.value.isEmpty }
+        sorted.sort { $0.name < $1.name }
+        for i in sorted.indices.dropFirst() where sorted[i].name == sorted[i - 1].name {
+            throw ArgusError(.badInput, "duplicate label name \(quoteLabelValue(sorted[i].name))")
+        }
+        guard sorted.contains(where: { $0.name == Labels.metricName }) else {
+            throw ArgusError(.badInput, "series has no metric name (label __name__)")
+        }
+        return Labels(sorted: sorted)
+    }
+}

@@ -19,10 +19,12 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CSnappy", providers: [.apt(["libsnappy-dev"])]),
+        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "ArgusModel", swiftSettings: settings),
         .target(name: "ArgusColumnar", dependencies: ["ArgusModel", "CZstd"], swiftSettings: settings),
         .target(
@@ -35,12 +37,18 @@ let package = Package(
             ],
             swiftSettings: settings),
         .target(name: "ArgusQuery", dependencies: ["ArgusModel"], swiftSettings: settings),
-        .target(name: "ArgusIngest", dependencies: ["ArgusModel", "ArgusColumnar", "ArgusStorage", "CSnappy"], swiftSettings: settings),
+        .target(name: "ArgusOTLP", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")], exclude: ["README.md"]),
+        .target(
+            name: "ArgusIngest",
+            dependencies: ["ArgusModel", "ArgusColumnar", "ArgusStorage", "ArgusOTLP", "CSnappy", "CZlib",
+                           .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            swiftSettings: settings),
         .target(
             name: "ArgusServer",
             dependencies: [
-                "ArgusModel", "ArgusStorage", "ArgusIngest",
+                "ArgusModel", "ArgusStorage", "ArgusIngest", "ArgusOTLP",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -50,7 +58,7 @@ let package = Package(
         .executableTarget(
             name: "argus",
             dependencies: [
-                "ArgusModel", "ArgusStorage", "ArgusServer",
+                "ArgusModel", "ArgusStorage", "ArgusIngest", "ArgusServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Installs the Debian packages Argus links to, when missing: libzstd-dev, libsqlite3-dev, libsnappy-dev.
+# Installs the Debian packages Argus links to, when missing: libzstd-dev, libsqlite3-dev, libsnappy-dev, zlib1g-dev.
 set -euo pipefail
 need=()
-for pkg in libzstd-dev libsqlite3-dev libsnappy-dev; do
+for pkg in libzstd-dev libsqlite3-dev libsnappy-dev zlib1g-dev; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 [ ${#need[@]} -eq 0 ] && exit 0

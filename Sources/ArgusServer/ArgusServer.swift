@@ -10,11 +10,13 @@ import ServiceLifecycle
 /// Builds the collector's HTTP application over a store.
 public struct ArgusServer {
     public let store: MetricStore
+    public let signals: OTLPSignalIngester
     public let options: ServerOptions
     public let logger: Logger
 
-    public init(store: MetricStore, options: ServerOptions, logger: Logger) {
+    public init(store: MetricStore, signals: OTLPSignalIngester, options: ServerOptions, logger: Logger) {
         self.store = store
+        self.signals = signals
         self.options = options
         self.logger = logger
     }
@@ -36,6 +38,7 @@ public struct ArgusServer {
                 return HTTPErrors.text(error)
             }
         }
+        OTLPRoutes(store: store, signals: signals, options: options).register(router)
         let remoteWrite = RemoteWriteIngester(store: store, limits: options.ingestLimits)
         router.post("/api/v1/write") { request, _ -> Response in
             do {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ArgusIngest
 import ArgusModel
 import ArgusServer
 import ArgusStorage
@@ -72,10 +73,18 @@ struct Serve: AsyncParsableCommand {
         } catch {
             throw CleanExit.message("argus: cannot open the data directory \(dataDir): \(error)")
         }
-        let app = ArgusServer(store: store, options: server, logger: logger).application { port in
-            logger.notice("listening", metadata: ["address": "\(server.host):\(port)"])
+        let signals: OTLPSignalIngester
+        do {
+            signals = OTLPSignalIngester(logs: try SignalLog(dir: dataDir + "/signals/logs", logger: logger),
+                                         traces: try SignalLog(dir: dataDir + "/signals/traces", logger: logger))
+        } catch {
+            throw CleanExit.message("argus: cannot open the log and span logs under \(dataDir)/signals: \(error)")
+        }
+        let host = server.host
+        let app = ArgusServer(store: store, signals: signals, options: server, logger: logger).application { port in
+            logger.notice("listening", metadata: ["address": "\(host):\(port)"])
             // A machine-readable line on stdout for scripts and tests.
-            print("argus listening on \(server.host):\(port)")
+            print("argus listening on \(host):\(port)")
             fflush(stdout)
         }
         let group = ServiceGroup(

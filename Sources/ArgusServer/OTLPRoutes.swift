@@ -1,0 +1,87 @@
+import ArgusIngest
+import ArgusModel
+import ArgusOTLP
+import ArgusStorage
+import Hummingbird
+import NIOCore
+import SwiftProtobuf
+
+/// OTLP/HTTP: `/v1/metrics`, `/v1/logs`, `/v1/traces`, protobuf or JSON, optionally gzip'd.
+struct OTLPRoutes {
+    let store: MetricStore
+    let signals: OTLPSignalIngester
+    let options: ServerOptions
+
+    func register(_ router: Router<BasicRequestContext>) {
+        let metrics = OTLPMetricsIngester(store: store, limits: options.ingestLimits)
+        let signals = self.signals
+        router.post("/v1/metrics") { request, _ in
+            await handle(request, as: OTLPMetricsRequest.self) { req, format in
+                let counts = try await runBlocking { try metrics.ingest(req, now: TimeUtil.nowMillis()) }
+                var resp = Opentelemetry_Proto_Collector_Metrics_V1_ExportMetricsServiceResponse()
+                if let first = counts.firstError {
+                    resp.partialSuccess.rejectedDataPoints = Int64(counts.rejectedTotal)
+                    resp.partialSuccess.errorMessage = first
+                }
+                return try OTLPDecoding.encode(resp, format: format)
+            }
+        }
+        router.post("/v1/logs") { request, _ in
+            await handle(request, as: OTLPLogsRequest.self) { req, format in
+                let counts = try await runBlocking { try signals.ingest(req) }
+                var resp = Opentelemetry_Proto_Collector_Logs_V1_ExportLogsServiceResponse()
+                if let first = counts.firstError {
+                    resp.partialSuccess.rejectedLogRecords = Int64(counts.rejectedTotal)
+                    resp.partialSuccess.errorMessage = first
+                }
+                return try OTLPDecoding.encode(resp, format: format)
+            }
+        }
+        router.post("/v1/traces") { request, _ in
+            await handle(request, as: OTLPTracesRequest.self) { req, format in
+                let counts = try await runBlocking { try signals.ingest(req) }
+                var resp = Opentelemetry_Proto_Collector_Trace_V1_ExportTraceServiceResponse()
+                if let first = counts.firstError {
+                    resp.partialSuccess.rejectedSpans = Int64(counts.rejectedTotal)
+                    resp.partialSuccess.errorMessage = first
+                }
+                return try OTLPDecoding.encode(resp, format: format)
+            }
+        }
+    }
+
+    func handle<M: SwiftProtobuf.Message & Sendable>(
+        _ request: Request, as: M.Type, _ body: @escaping (M, OTLPDecoding.Format) async throws -> [UInt8]
+    ) async -> Response {
+        var format = OTLPDecoding.Format.protobuf
+        do {
+            format = try OTLPDecoding.format(contentType: request.headers[.contentType])
+        } catch {
+            return reply(.unsupportedMediaType, OTLPDecoding.status("\(error)", code: 3, format: .json), .json)
+        }
+        do {
+            var req = request
+            let buffer = try await req.collectBody(upTo: options.maxBodyBytes)
+            var bytes = Array(buffer.readableBytesView)
+            switch request.headers[.contentEncoding]?.lowercased() {
+            case nil, "identity": break
+            case "gzip", "deflate": bytes = try Gzip.decompress(bytes, limit: options.maxBodyBytes)
+            case let other?: throw ArgusError(.badInput, "unsupported Content-Encoding \"\(other)\": use gzip or none")
+            }
+            let message = try OTLPDecoding.decode(M.self, bytes, format: format)
+            return reply(.ok, try await body(message, format), format)
+        } catch let e as ArgusError where e.code == .limit {
+            return reply(.contentTooLarge, OTLPDecoding.status(e.message, code: 3, format: format), format)
+        } catch {
+            let status = HTTPErrors.status(for: error)
+            return reply(status, OTLPDecoding.status(HTTPErrors.message(for: error), code: status.code >= 500 ? 13 : 3, format: format), format)
+        }
+    }
+
+    func reply(_ status: HTTPResponse.Status, _ bytes: [UInt8], _ format: OTLPDecoding.Format) -> Response {
+        var buf = ByteBuffer()
+        buf.writeBytes(bytes)
+        return Response(status: status, headers: [.contentType: format == .json ? "application/json" : "application/x-protobuf"],
+                        body: .init(byteBuffer: buf))
+    }
+}

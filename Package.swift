@@ -20,6 +20,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/swift-otel/swift-otel", from: "1.6.0", traits: ["OTLPHTTP"]),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),
     ],
     targets: [
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
@@ -73,7 +76,17 @@ let package = Package(
         .testTarget(name: "ArgusStorageTests", dependencies: ["ArgusStorage", "ArgusModel", "ArgusColumnar", "ArgusTestKit"]),
         .testTarget(name: "ArgusQueryTests", dependencies: ["ArgusQuery", "ArgusModel"]),
         .testTarget(name: "ArgusIngestTests", dependencies: ["ArgusIngest", "ArgusModel", "ArgusStorage", "ArgusTestKit"]),
-        .testTarget(name: "ArgusServerTests", dependencies: ["ArgusTestKit", "ArgusModel"]),
+        .testTarget(name: "ArgusServerTests", dependencies: ["ArgusTestKit", "ArgusModel", "ArgusIngest"]),
+        .testTarget(
+            name: "ArgusOTelTests",
+            dependencies: [
+                "ArgusTestKit", "ArgusModel",
+                .product(name: "OTel", package: "swift-otel"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -13,6 +13,7 @@ struct OTLPRoutes {
     let options: ServerOptions
 
     func register(_ router: Router<BasicRequestContext>) {
+        registerLoki(router)
         let metrics = OTLPMetricsIngester(store: store, limits: options.ingestLimits)
         let signals = self.signals
         router.post("/v1/metrics") { request, _ in
@@ -46,6 +47,34 @@ struct OTLPRoutes {
                     resp.partialSuccess.errorMessage = first
                 }
                 return try OTLPDecoding.encode(resp, format: format)
+            }
+        }
+    }
+
+    /// Loki push (JSON, optionally gzip'd): stored like OTLP logs.
+    func registerLoki(_ router: Router<BasicRequestContext>) {
+        let signals = self.signals
+        let options = self.options
+        router.post("/loki/api/v1/push") { request, _ -> Response in
+            do {
+                let ct = request.headers[.contentType]?.lowercased() ?? "application/json"
+                guard ct.hasPrefix("application/json") else {
+                    throw ArgusError(.badInput, "unsupported Content-Type \"\(ct)\": Argus takes Loki pushes as application/json (the snappy protobuf form is not supported yet)")
+                }
+                var req = request
+                let buffer = try await req.collectBody(upTo: options.maxBodyBytes)
+                var bytes = Array(buffer.readableBytesView)
+                if let enc = request.headers[.contentEncoding]?.lowercased(), enc == "gzip" || enc == "deflate" {
+                    bytes = try Gzip.decompress(bytes, limit: options.maxBodyBytes)
+                }
+                let (logs, _) = try LokiPush.decodeJSON(bytes, now: TimeUtil.nowMillis())
+                let counts = try await runBlocking { try signals.ingest(logs) }
+                if let first = counts.firstError { throw ArgusError(.badInput, first) }
+                return Response(status: .noContent)
+            } catch let e as ArgusError where e.code == .limit {
+                return HTTPErrors.text(HTTPError(.contentTooLarge, message: e.message))
+            } catch {
+                return HTTPErrors.text(error)
             }
         }
     }

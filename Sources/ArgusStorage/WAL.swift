@@ -1,5 +1,6 @@
 import ArgusColumnar
 import ArgusModel
+import Foundation
 import Logging
 
 #if canImport(Glibc)
@@ -35,7 +36,11 @@ public final class WAL: @unchecked Sendable {
         self.dir = dir
         self.segmentSize = segmentSize
         self.logger = logger
-        mkdir(dir, 0o755)
+        do {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        } catch {
+            throw ArgusError(.io, "cannot create the WAL directory \(dir)", cause: error)
+        }
     }
 
     deinit {

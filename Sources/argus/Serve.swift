@@ -71,14 +71,14 @@ struct Serve: AsyncParsableCommand {
         do {
             store = try MetricStore(options: storage, logger: logger)
         } catch {
-            throw CleanExit.message("argus: cannot open the data directory \(dataDir): \(error)")
+            throw fatal("cannot open the data directory \(dataDir): \(error)")
         }
         let signals: OTLPSignalIngester
         do {
             signals = OTLPSignalIngester(logs: try SignalLog(dir: dataDir + "/signals/logs", logger: logger),
                                          traces: try SignalLog(dir: dataDir + "/signals/traces", logger: logger))
         } catch {
-            throw CleanExit.message("argus: cannot open the log and span logs under \(dataDir)/signals: \(error)")
+            throw fatal("cannot open the log and span logs under \(dataDir)/signals: \(error)")
         }
         let host = server.host
         let app = ArgusServer(store: store, signals: signals, options: server, logger: logger).application { port in
@@ -112,4 +112,10 @@ func parseBytes(_ s: String) -> Int64? {
     }
     guard let n = Int64(s), n >= 0 else { return nil }
     return n
+}
+
+/// Prints `argus: message` to standard error and returns the exit code to throw (1).
+func fatal(_ message: String) -> ExitCode {
+    FileHandle.standardError.write(Data(("argus: " + message + "\n").utf8))
+    return ExitCode.failure
 }

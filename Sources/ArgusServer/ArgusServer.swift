@@ -13,16 +13,25 @@ public struct ArgusServer {
     public let signals: OTLPSignalIngester
     public let options: ServerOptions
     public let logger: Logger
+    public let monitoring: SelfMonitoring
 
     public init(store: MetricStore, signals: OTLPSignalIngester, options: ServerOptions, logger: Logger) {
         self.store = store
         self.signals = signals
         self.options = options
         self.logger = logger
+        monitoring = SelfMonitoring(store: store, signals: signals)
     }
 
     public func router() -> Router<BasicRequestContext> {
         let router = Router()
+        let monitoring = self.monitoring
+        router.middlewares.add(RequestMetricsMiddleware(registry: monitoring.registry))
+        router.get("/metrics") { _, _ -> Response in
+            var buf = ByteBuffer()
+            buf.writeString(monitoring.registry.render())
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: .init(byteBuffer: buf))
+        }
         router.get("/-/healthy") { _, _ in "Argus is Healthy.\n" }
         router.get("/-/ready") { _, _ in "Argus is Ready.\n" }
         let store = self.store
@@ -32,13 +41,17 @@ public struct ArgusServer {
                 var req = request
                 let buffer = try await req.collectBody(upTo: options.maxBodyBytes)
                 let bytes = Array(buffer.readableBytesView)
-                try await ImportHandler(store: store, limits: options.ingestLimits).importText(bytes)
+                let n = try await ImportHandler(store: store, limits: options.ingestLimits).importText(bytes)
+                var c = IngestCounts()
+                c.samples = n
+                monitoring.record(c, protocol: "import", signal: "metrics")
                 return Response(status: .noContent)
             } catch {
+                monitoring.rejectRequest(protocol: "import", signal: "metrics", reason: "bad_request")
                 return HTTPErrors.text(error)
             }
         }
-        OTLPRoutes(store: store, signals: signals, options: options).register(router)
+        OTLPRoutes(store: store, signals: signals, options: options, monitoring: monitoring).register(router)
         let remoteWrite = RemoteWriteIngester(store: store, limits: options.ingestLimits)
         router.post("/api/v1/write") { request, _ -> Response in
             do {
@@ -55,13 +68,16 @@ public struct ArgusServer {
                 bytes = try Snappy.decompress(bytes, limit: options.maxBodyBytes * 8)
                 let body = bytes
                 let counts = try await runBlocking { try remoteWrite.ingest(body, now: TimeUtil.nowMillis()) }
+                monitoring.record(counts, protocol: "remote_write", signal: "metrics")
                 if let first = counts.firstError {
                     return HTTPErrors.text(ArgusError(.badInput, "\(counts.rejectedTotal) of the request's samples were rejected (the rest were stored); first: \(first)"))
                 }
                 return Response(status: .noContent)
             } catch let e as ArgusError where e.code == .limit {
-                return HTTPErrors.text(ArgusError(.badInput, e.message))
+                monitoring.rejectRequest(protocol: "remote_write", signal: "metrics", reason: "too_large")
+                return HTTPErrors.text(HTTPError(.contentTooLarge, message: e.message))
             } catch {
+                monitoring.rejectRequest(protocol: "remote_write", signal: "metrics", reason: "bad_request")
                 return HTTPErrors.text(error)
             }
         }
@@ -99,13 +115,14 @@ struct ImportHandler {
     let store: MetricStore
     let limits: IngestLimits
 
-    func importText(_ bytes: [UInt8]) async throws {
+    /// Stores the lines; returns how many samples were stored.
+    func importText(_ bytes: [UInt8]) async throws -> Int {
         var samples = try TextExpositionParser().parse(bytes)
         try ImportValidator(limits: limits).validate(&samples, now: TimeUtil.nowMillis(), minTime: store.minAcceptedTime)
-        if samples.isEmpty { return }
+        if samples.isEmpty { return 0 }
         let store = self.store
         let batch = samples
-        _ = try await runBlocking {
+        return try await runBlocking {
             let app = store.appender()
             app.reserve(batch.count)
             var cache: [Labels: SeriesRef] = [:]
@@ -117,7 +134,7 @@ struct ImportHandler {
                 }
             }
             do {
-                return try app.commit()
+                return try app.commit().appended
             } catch let e as ArgusError where e.code == .outOfOrder || e.code == .duplicateSample {
                 throw ArgusError(e.code, lineHint(e, batch) + e.message)
             }

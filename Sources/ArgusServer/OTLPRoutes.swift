@@ -11,14 +11,17 @@ struct OTLPRoutes {
     let store: MetricStore
     let signals: OTLPSignalIngester
     let options: ServerOptions
+    let monitoring: SelfMonitoring
 
     func register(_ router: Router<BasicRequestContext>) {
         registerLoki(router)
         let metrics = OTLPMetricsIngester(store: store, limits: options.ingestLimits)
         let signals = self.signals
+        let monitoring = self.monitoring
         router.post("/v1/metrics") { request, _ in
             await handle(request, as: OTLPMetricsRequest.self) { req, format in
                 let counts = try await runBlocking { try metrics.ingest(req, now: TimeUtil.nowMillis()) }
+                monitoring.record(counts, protocol: "otlp", signal: "metrics")
                 var resp = Opentelemetry_Proto_Collector_Metrics_V1_ExportMetricsServiceResponse()
                 if let first = counts.firstError {
                     resp.partialSuccess.rejectedDataPoints = Int64(counts.rejectedTotal)
@@ -30,6 +33,7 @@ struct OTLPRoutes {
         router.post("/v1/logs") { request, _ in
             await handle(request, as: OTLPLogsRequest.self) { req, format in
                 let counts = try await runBlocking { try signals.ingest(req) }
+                monitoring.record(counts, protocol: "otlp", signal: "logs")
                 var resp = Opentelemetry_Proto_Collector_Logs_V1_ExportLogsServiceResponse()
                 if let first = counts.firstError {
                     resp.partialSuccess.rejectedLogRecords = Int64(counts.rejectedTotal)
@@ -41,6 +45,7 @@ struct OTLPRoutes {
         router.post("/v1/traces") { request, _ in
             await handle(request, as: OTLPTracesRequest.self) { req, format in
                 let counts = try await runBlocking { try signals.ingest(req) }
+                monitoring.record(counts, protocol: "otlp", signal: "traces")
                 var resp = Opentelemetry_Proto_Collector_Trace_V1_ExportTraceServiceResponse()
                 if let first = counts.firstError {
                     resp.partialSuccess.rejectedSpans = Int64(counts.rejectedTotal)
@@ -55,6 +60,7 @@ struct OTLPRoutes {
     func registerLoki(_ router: Router<BasicRequestContext>) {
         let signals = self.signals
         let options = self.options
+        let monitoring = self.monitoring
         router.post("/loki/api/v1/push") { request, _ -> Response in
             do {
                 let ct = request.headers[.contentType]?.lowercased() ?? "application/json"
@@ -69,6 +75,7 @@ struct OTLPRoutes {
                 }
                 let (logs, _) = try LokiPush.decodeJSON(bytes, now: TimeUtil.nowMillis())
                 let counts = try await runBlocking { try signals.ingest(logs) }
+                monitoring.record(counts, protocol: "loki", signal: "logs")
                 if let first = counts.firstError { throw ArgusError(.badInput, first) }
                 return Response(status: .noContent)
             } catch let e as ArgusError where e.code == .limit {
@@ -103,6 +110,7 @@ struct OTLPRoutes {
             return reply(.contentTooLarge, OTLPDecoding.status(e.message, code: 3, format: format), format)
         } catch {
             let status = HTTPErrors.status(for: error)
+            monitoring.rejectRequest(protocol: "otlp", signal: String(request.uri.path.split(separator: "/").last ?? "unknown"), reason: "bad_request")
             return reply(status, OTLPDecoding.status(HTTPErrors.message(for: error), code: status.code >= 500 ? 13 : 3, format: format), format)
         }
     }

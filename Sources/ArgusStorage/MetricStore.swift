@@ -397,6 +397,12 @@ public final class MetricStore: @unchecked Sendable {
 
     public var blockMetas: [BlockMeta] { lock.withLock { blocks.map(\.meta) } }
 
+    /// WAL fsync count and total seconds, and the WAL's size on disk.
+    public func walStats() -> (fsyncs: Int, fsyncSeconds: Double, bytes: Int) {
+        let (n, s) = wal.lock.withLock { (wal.fsyncCount, wal.fsyncSeconds) }
+        return (n, s, wal.sizeBytes)
+    }
+
     /// Ends use of the store: the WAL is synced and closed; data stays recoverable from it.
     public func close() {
         maintenance.withLock {

@@ -33,6 +33,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("ingest.max-body"), help: "Largest request body accepted (e.g. 20MiB).")
     var maxBody = "20MiB"
 
+    @Option(name: .customLong("self-scrape-interval"), help: "How often Argus writes its own metrics into its store (job \"argus\"); 0s turns it off.")
+    var selfScrapeInterval = "15s"
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel = "info"
 
@@ -81,15 +84,28 @@ struct Serve: AsyncParsableCommand {
             throw fatal("cannot open the log and span logs under \(dataDir)/signals: \(error)")
         }
         let host = server.host
-        let app = ArgusServer(store: store, signals: signals, options: server, logger: logger).application { port in
+        let selfScrapeMs: Int64
+        do { selfScrapeMs = try PromDuration.parseMillis(selfScrapeInterval) } catch { throw ValidationError("--self-scrape-interval: \(error)") }
+        let boundAddress = LockedBox("\(host):\(server.port)")
+        let argusServer = ArgusServer(store: store, signals: signals, options: server, logger: logger)
+        let app = argusServer.application { port in
+            boundAddress.withLock { $0 = "\(host):\(port)" }
             logger.notice("listening", metadata: ["address": "\(host):\(port)"])
             // A machine-readable line on stdout for scripts and tests.
             print("argus listening on \(host):\(port)")
             fflush(stdout)
         }
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: app), .init(service: StorageService(store: store, logger: logger)),
+        ]
+        if selfScrapeMs > 0 {
+            services.append(.init(service: SelfScrape(store: store, registry: argusServer.monitoring.registry,
+                                                      interval: .milliseconds(selfScrapeMs),
+                                                      instance: { boundAddress.withLock { $0 } }, logger: logger)))
+        }
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: app), .init(service: StorageService(store: store, logger: logger))],
+                services: services,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )

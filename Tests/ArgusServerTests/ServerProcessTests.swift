@@ -106,6 +106,29 @@ import Testing
         #expect(try export(c, "{s=\"c\"}") == [Point(series: "c", t: now, v: 3)])
     }
 
+    @Test func selfMonitoring() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        let server = try ArgusProcess(dataDir: dir.path, extraArgs: ["--self-scrape-interval", "200ms"])
+        defer { server.stop() }
+        let c = server.client
+        let now = TimeUtil.nowMillis()
+        #expect(try c.post("/api/v1/import/prometheus", "a 1 \(now)\nb 2 \(now)\n").status == 204)
+        #expect(try c.post("/api/v1/import/prometheus", "bad{ 1\n").status == 400)
+        let m = try c.get("/metrics")
+        #expect(m.status == 200)
+        #expect(m.headers["content-type"]?.hasPrefix("text/plain; version=0.0.4") == true)
+        #expect(m.text.contains("argus_ingested_samples_total{protocol=\"import\"} 2\n"))
+        #expect(m.text.contains("argus_ingest_rejected_total{protocol=\"import\",reason=\"bad_request\",signal=\"metrics\"} 1\n"))
+        #expect(m.text.contains("argus_http_request_duration_seconds_bucket{handler=\"/api/v1/import/prometheus\",le=\"+Inf\"} 2\n"))
+        #expect(m.text.contains("# TYPE argus_http_request_duration_seconds histogram"))
+        // The self-scrape writes the same figures into the store under job "argus".
+        usleep(700_000)
+        let e = try c.get("/api/v1/export?match%5B%5D=%7Bjob%3D%22argus%22%2C__name__%3D%22up%22%7D")
+        #expect(e.text.contains("\"instance\":\"127.0.0.1:\(server.port)\""))
+        #expect(try export(c, "{job=\"argus\",__name__=\"argus_ingested_samples_total\"}").contains { $0.v == 2 })
+    }
+
     @Test func oversizedBodyGets413() throws {
         let dir = TempDir()
         defer { dir.remove() }

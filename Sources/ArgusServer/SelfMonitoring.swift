@@ -1,0 +1,139 @@
+import ArgusIngest
+import ArgusModel
+import ArgusStorage
+import Hummingbird
+import Logging
+import ServiceLifecycle
+
+/// Argus' own metrics: what every ingest path took and rejected, request durations, the WAL,
+/// the head and the blocks. Served at `/metrics` and written into the store by `SelfScrape`.
+public struct SelfMonitoring: Sendable {
+    public let registry: MetricsRegistry
+
+    public init(store: MetricStore, signals: OTLPSignalIngester) {
+        let r = MetricsRegistry()
+        r.describe("argus_ingested_samples_total", .counter, "Samples stored, by protocol.")
+        r.describe("argus_ingested_log_records_total", .counter, "Log records stored, by protocol.")
+        r.describe("argus_ingested_spans_total", .counter, "Spans stored, by protocol.")
+        r.describe("argus_ingest_rejected_total", .counter, "Items rejected, by protocol, signal and reason.")
+        r.describe("argus_http_requests_total", .counter, "HTTP requests, by handler and status code.")
+        r.describe("argus_http_request_duration_seconds", .histogram, "HTTP request durations, by handler.")
+        r.describe("argus_wal_fsyncs_total", .counter, "WAL fsync calls.")
+        r.describe("argus_wal_fsync_duration_seconds_total", .counter, "Seconds spent in WAL fsync.")
+        r.describe("argus_wal_bytes", .gauge, "Size of the metrics WAL on disk.")
+        r.describe("argus_head_series", .gauge, "Series in the head.")
+        r.describe("argus_head_samples", .gauge, "Samples in the head.")
+        r.describe("argus_blocks", .gauge, "Metric blocks served.")
+        r.describe("argus_block_bytes", .gauge, "Bytes of metric blocks on disk.")
+        r.describe("argus_signal_log_records", .gauge, "Records in the durable log and span logs, by signal.")
+        r.describe("argus_signal_log_bytes", .gauge, "Bytes in the durable log and span logs, by signal.")
+        r.describe("argus_build_info", .gauge, "Always 1; labels carry the version.")
+        r.set("argus_build_info", [("version", ArgusVersion.current)], 1)
+        r.addCollector { reg in
+            let st = store.stats()
+            let wal = store.walStats()
+            reg.set("argus_wal_fsyncs_total", [], Double(wal.fsyncs))
+            reg.set("argus_wal_fsync_duration_seconds_total", [], wal.fsyncSeconds)
+            reg.set("argus_wal_bytes", [], Double(wal.bytes))
+            reg.set("argus_head_series", [], Double(st.headSeries))
+            reg.set("argus_head_samples", [], Double(st.headSamples))
+            reg.set("argus_blocks", [], Double(st.blocks))
+            reg.set("argus_block_bytes", [], Double(st.blockBytes))
+            reg.set("argus_signal_log_records", [("signal", "logs")], Double(signals.logs.records))
+            reg.set("argus_signal_log_records", [("signal", "traces")], Double(signals.traces.records))
+            reg.set("argus_signal_log_bytes", [("signal", "logs")], Double(signals.logs.bytes))
+            reg.set("argus_signal_log_bytes", [("signal", "traces")], Double(signals.traces.bytes))
+        }
+        registry = r
+    }
+
+    /// Records what an ingest request stored and rejected.
+    public func record(_ counts: IngestCounts, protocol proto: String, signal: String) {
+        let name: String
+        switch signal {
+        case "logs": name = "argus_ingested_log_records_total"
+        case "traces": name = "argus_ingested_spans_total"
+        default: name = "argus_ingested_samples_total"
+        }
+        registry.add(name, [("protocol", proto)], Double(counts.samples))
+        for (reason, n) in counts.rejected {
+            registry.add("argus_ingest_rejected_total", [("protocol", proto), ("signal", signal), ("reason", reason)], Double(n))
+        }
+    }
+
+    public func rejectRequest(protocol proto: String, signal: String, reason: String) {
+        registry.add("argus_ingest_rejected_total", [("protocol", proto), ("signal", signal), ("reason", reason)], 1)
+    }
+}
+
+public enum ArgusVersion {
+    public static let current = "0.1.0"
+}
+
+/// Times every request and counts it by handler and status.
+struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
+    let registry: MetricsRegistry
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let start = TimeUtil.monotonicNanos()
+        var code = 500
+        defer {
+            let handler = context.endpointPath ?? "other"
+            registry.observe("argus_http_request_duration_seconds", [("handler", handler)], Double(TimeUtil.monotonicNanos() - start) / 1e9)
+            registry.add("argus_http_requests_total", [("handler", handler), ("code", String(code))])
+        }
+        do {
+            let r = try await next(request, context)
+            code = r.status.code
+            return r
+        } catch let e as any HTTPResponseError {
+            code = e.status.code
+            throw e
+        }
+    }
+}
+
+/// Writes Argus' own metrics into its store every `interval`, as a scrape of itself would
+/// (job "argus", instance the listen address, plus `up`).
+public struct SelfScrape: Service {
+    let store: MetricStore
+    let registry: MetricsRegistry
+    let interval: Duration
+    let instance: @Sendable () -> String
+    let logger: Logger
+
+    public init(store: MetricStore, registry: MetricsRegistry, interval: Duration, instance: @escaping @Sendable () -> String, logger: Logger) {
+        self.store = store
+        self.registry = registry
+        self.interval = interval
+        self.instance = instance
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+            if Task.isShuttingDownGracefully || Task.isCancelled { break }
+            do {
+                try await scrapeOnce()
+            } catch {
+                logger.warning("self-scrape failed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    public func scrapeOnce() async throws {
+        let t = TimeUtil.nowMillis()
+        let inst = instance()
+        var samples = registry.samples()
+        samples.append((Labels([("__name__", "up")]), 1))
+        let store = self.store
+        _ = try await runBlocking {
+            let app = store.appender()
+            for (l, v) in samples {
+                app.append(l.setting("job", "argus").setting("instance", inst), t, v)
+            }
+            return try app.commit(skipInvalid: true)
+        }
+    }
+}

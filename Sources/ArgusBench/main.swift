@@ -71,7 +71,7 @@ let stepsPerBlock = Int(options.blockDuration / interval)
 var store = try MetricStore(options: options, logger: logger)
 let rssBefore = residentBytes()
 var refs = [SeriesRef](repeating: 0, count: gen.series.count)
-for (k, s) in gen.series.enumerated() { refs[k] = store.seriesRef(for: s.labels) }
+for (k, s) in gen.series.enumerated() { refs[k] = try store.seriesRef(for: s.labels) }
 
 // Phase 1: append the first block period, measure head memory, then WAL replay.
 var appendSeconds = 0.0

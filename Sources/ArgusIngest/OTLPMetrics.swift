@@ -54,10 +54,10 @@ public struct OTLPMetricsIngester {
                     guard t <= maxTime else { throw ArgusError(.badInput, "timestamp \(t) is too far in the future") }
                     guard t >= minTime else { throw ArgusError(.badInput, "timestamp \(t) is before the retention window") }
                     let labels = try makeLabels(name, attrs, base + extra)
-                    app.append(labels, t, v)
+                    try app.append(labels, t, v)
                     newest = max(newest, t)
                 } catch let e as ArgusError {
-                    counts.reject("invalid", 1, "\(name): \(e.message)")
+                    counts.reject(e.code == .limit ? "limit" : "invalid", 1, "\(name): \(e.message)")
                 } catch {
                     counts.reject("invalid", 1, "\(name): \(error)")
                 }

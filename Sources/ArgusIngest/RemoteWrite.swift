@@ -125,12 +125,12 @@ public final class RemoteWriteIngester: @unchecked Sendable {
             } else {
                 do {
                     let labels = try decodeLabels(raw, labelRanges)
-                    let newRef = store.seriesRef(for: labels)
+                    let newRef = try store.seriesRef(for: labels)
                     newKeys.append((key, newRef))
                     counts.series += 1
                     ref = newRef
                 } catch let e as ArgusError {
-                    counts.reject("invalid_labels", samples.count, e.message)
+                    counts.reject(e.code == .limit ? "limit" : "invalid_labels", samples.count, e.message)
                     return
                 }
             }

@@ -130,7 +130,11 @@ struct ImportHandler {
                 if let ref = cache[s.labels] {
                     app.append(ref: ref, s.timestamp!, s.value)
                 } else {
-                    cache[s.labels] = app.append(s.labels, s.timestamp!, s.value)
+                    do {
+                        cache[s.labels] = try app.append(s.labels, s.timestamp!, s.value)
+                    } catch let e as ArgusError {
+                        throw ArgusError(.badInput, "line \(s.line): \(e.message)")
+                    }
                 }
             }
             do {

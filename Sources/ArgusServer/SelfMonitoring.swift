@@ -131,7 +131,7 @@ public struct SelfScrape: Service {
         _ = try await runBlocking {
             let app = store.appender()
             for (l, v) in samples {
-                app.append(l.setting("job", "argus").setting("instance", inst), t, v)
+                try app.append(l.setting("job", "argus").setting("instance", inst), t, v)
             }
             return try app.commit(skipInvalid: true)
         }

@@ -15,8 +15,8 @@ public final class Appender {
     init(store: MetricStore) { self.store = store }
 
     @discardableResult
-    public func append(_ labels: Labels, _ t: Int64, _ v: Double) -> SeriesRef {
-        let ref = store.seriesRef(for: labels)
+    public func append(_ labels: Labels, _ t: Int64, _ v: Double) throws -> SeriesRef {
+        let ref = try store.seriesRef(for: labels)
         append(ref: ref, t, v)
         return ref
     }

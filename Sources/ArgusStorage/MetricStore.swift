@@ -54,11 +54,15 @@ public final class MetricStore: @unchecked Sendable {
     var generation: UInt32 = 0
     /// One shared instance per distinct label name or value, so series share string storage.
     var symbols: [String: String] = [:]
+    /// Series count per metric name, for the per-metric limit.
+    var seriesPerMetric: [String: Int] = [:]
     public private(set) var refusedBlocks: [RefusedBlock] = []
 
     /// Serialises flush, compaction and retention.
     let maintenance = Lock()
     var closed = false
+    /// False while series are loaded at start (those count towards the per-metric limit there).
+    var loadingDone = false
 
     public struct ReplayStats: Sendable {
         public var records = 0
@@ -84,6 +88,7 @@ public final class MetricStore: @unchecked Sendable {
         try openBlocks()
         try loadSeries()
         try replayWAL()
+        loadingDone = true
         try wal.openForAppend()
     }
 
@@ -191,6 +196,7 @@ public final class MetricStore: @unchecked Sendable {
         series[i] = s
         byLabels[labels] = ref
         postings.add(ref, labels)
+        if !loadingDone { seriesPerMetric[labels.metricName ?? "", default: 0] += 1 }
         return s
     }
 
@@ -202,9 +208,21 @@ public final class MetricStore: @unchecked Sendable {
     }
 
     /// The ref of the series with these labels, created (and queued for the WAL) when new.
-    public func seriesRef(for labels: Labels) -> SeriesRef {
-        lock.withLock {
+    /// Throws a `limit` error when a new series would pass `maxSeries` or `maxSeriesPerMetric`.
+    public func seriesRef(for labels: Labels) throws -> SeriesRef {
+        try lock.withLock {
             if let ref = byLabels[labels] { return ref }
+            if options.maxSeries > 0 && byLabels.count >= options.maxSeries {
+                throw ArgusError(.limit, "series limit reached: the store holds \(options.maxSeries) series (--limits.max-series); refusing new series \(labels)")
+            }
+            let name = labels.metricName ?? ""
+            if options.maxSeriesPerMetric > 0 {
+                let n = seriesPerMetric[name, default: 0]
+                if n >= options.maxSeriesPerMetric {
+                    throw ArgusError(.limit, "per-metric series limit reached: \(name) has \(n) series (--limits.max-series-per-metric); refusing new series \(labels)")
+                }
+            }
+            seriesPerMetric[name, default: 0] += 1
             let ref = SeriesRef(series.count)
             createSeriesLocked(labels, ref: ref)
             unlogged.append(ref)

@@ -10,6 +10,10 @@ public struct StorageOptions: Sendable {
     /// How far behind a series' newest sample a sample may be and still be accepted.
     public var outOfOrderWindow: Int64 = 0
     public var walSegmentSize: Int = 128 << 20
+    /// Most series the store creates (0: no limit); new series beyond it are refused.
+    public var maxSeries = 0
+    /// Most series one metric name may have (0: no limit).
+    public var maxSeriesPerMetric = 0
     public var flushZstdLevel: Int32 = 3
     public var compactZstdLevel: Int32 = 9
 

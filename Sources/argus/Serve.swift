@@ -33,6 +33,24 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("ingest.max-body"), help: "Largest request body accepted (e.g. 20MiB).")
     var maxBody = "20MiB"
 
+    @Option(name: .customLong("limits.max-series"), help: "Most series the store holds; new series beyond it are rejected (0: no limit).")
+    var maxSeries = 0
+
+    @Option(name: .customLong("limits.max-series-per-metric"), help: "Most series one metric name may have (0: no limit).")
+    var maxSeriesPerMetric = 0
+
+    @Option(name: .customLong("limits.max-labels-per-series"), help: "Most labels a series may have.")
+    var maxLabels = 64
+
+    @Option(name: .customLong("limits.max-label-name-length"), help: "Longest label name, in bytes.")
+    var maxLabelNameLength = 1024
+
+    @Option(name: .customLong("limits.max-label-value-length"), help: "Longest label value, in bytes.")
+    var maxLabelValueLength = 16 * 1024
+
+    @Option(name: .customLong("limits.max-future"), help: "How far ahead of now a sample's timestamp may be.")
+    var maxFuture = "10m"
+
     @Option(name: .customLong("self-scrape-interval"), help: "How often Argus writes its own metrics into its store (job \"argus\"); 0s turns it off.")
     var selfScrapeInterval = "15s"
 
@@ -61,9 +79,18 @@ struct Serve: AsyncParsableCommand {
         guard storage.retention > 0 else { throw ValidationError("--retention must be positive") }
         guard let rs = parseBytes(retentionSize) else { throw ValidationError("--retention-size: cannot read \"\(retentionSize)\" as a size such as 512MB or 10GiB") }
         storage.retentionSize = rs
+        guard maxSeries >= 0, maxSeriesPerMetric >= 0, maxLabels > 0, maxLabelNameLength > 0, maxLabelValueLength > 0 else {
+            throw ValidationError("--limits.* values must be positive (0 turns the series limits off)")
+        }
+        storage.maxSeries = maxSeries
+        storage.maxSeriesPerMetric = maxSeriesPerMetric
         var server = ServerOptions()
         guard let mb = parseBytes(maxBody), mb > 0 else { throw ValidationError("--ingest.max-body: cannot read \"\(maxBody)\" as a size") }
         server.maxBodyBytes = Int(mb)
+        server.ingestLimits.maxLabelsPerSeries = maxLabels
+        server.ingestLimits.maxLabelNameLength = maxLabelNameLength
+        server.ingestLimits.maxLabelValueLength = maxLabelValueLength
+        do { server.ingestLimits.maxFuture = try PromDuration.parseMillis(maxFuture) } catch { throw ValidationError("--limits.max-future: \(error)") }
         do {
             (server.host, server.port) = try ServerOptions.parseListen(listen)
         } catch {

@@ -129,6 +129,25 @@ import Testing
         #expect(try export(c, "{job=\"argus\",__name__=\"argus_ingested_samples_total\"}").contains { $0.v == 2 })
     }
 
+    @Test func seriesLimitRejectsWithACounter() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        let server = try ArgusProcess(dataDir: dir.path, extraArgs: ["--limits.max-series", "2", "--self-scrape-interval", "0s"])
+        defer { server.stop() }
+        let c = server.client
+        let now = TimeUtil.nowMillis()
+        let body = RemoteWriteBuilder.build((0..<3).map { .init([("__name__", "lim"), ("i", "\($0)")], [(now, 1)]) })
+        let r = try c.request("POST", "/api/v1/write", body: Snappy.compress(body), headers: ["Content-Encoding": "snappy"])
+        #expect(r.status == 400)
+        #expect(r.text.contains("series limit reached"))
+        let stored = try c.get("/api/v1/export?match%5B%5D=lim").text.split(separator: "\n")
+        #expect(stored.count == 2)
+        #expect(try c.get("/metrics").text.contains("argus_ingest_rejected_total{protocol=\"remote_write\",reason=\"limit\",signal=\"metrics\"} 1"))
+        let i = try c.post("/api/v1/import/prometheus", "lim{i=\"9\"} 1 \(now)\n")
+        #expect(i.status == 400)
+        #expect(i.text.hasPrefix("line 1: series limit reached"))
+    }
+
     @Test func oversizedBodyGets413() throws {
         let dir = TempDir()
         defer { dir.remove() }

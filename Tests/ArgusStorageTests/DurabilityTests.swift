@@ -8,7 +8,7 @@ import Testing
     func write(_ store: MetricStore, series: Int, from: Int, to: Int) throws {
         for t in from..<to {
             let app = store.appender()
-            for s in 0..<series { app.append(L("m", ("s", "\(s)")), Int64(t) * 1000, Double(t * s)) }
+            for s in 0..<series { try app.append(L("m", ("s", "\(s)")), Int64(t) * 1000, Double(t * s)) }
             try app.commit()
         }
     }

@@ -10,10 +10,10 @@ import Testing
         defer { dir.remove() }
         let store = try openStore(dir)
         let app = store.appender()
-        let a = app.append(L("http_requests_total", ("job", "api"), ("code", "200")), 1000, 1)
+        let a = try app.append(L("http_requests_total", ("job", "api"), ("code", "200")), 1000, 1)
         app.append(ref: a, 2000, 2)
-        app.append(L("http_requests_total", ("job", "api"), ("code", "500")), 1000, 7)
-        app.append(L("up", ("job", "db")), 1000, 1)
+        try app.append(L("http_requests_total", ("job", "api"), ("code", "500")), 1000, 7)
+        try app.append(L("up", ("job", "db")), 1000, 1)
         #expect(try app.commit().appended == 4)
         let all = try dump(store)
         #expect(all.count == 3)
@@ -29,9 +29,9 @@ import Testing
         defer { dir.remove() }
         let store = try openStore(dir)
         let app = store.appender()
-        app.append(L("m", ("env", "prod"), ("code", "200")), 1, 1)
-        app.append(L("m", ("env", "dev"), ("code", "500")), 1, 1)
-        app.append(L("m", ("code", "404")), 1, 1)
+        try app.append(L("m", ("env", "prod"), ("code", "200")), 1, 1)
+        try app.append(L("m", ("env", "dev"), ("code", "500")), 1, 1)
+        try app.append(L("m", ("code", "404")), 1, 1)
         try app.commit()
         func names(_ ms: [Matcher]) throws -> Set<String> { Set(try dump(store, ms).keys) }
         let m = Matcher.eq("__name__", "m")
@@ -53,7 +53,7 @@ import Testing
         defer { dir.remove() }
         let store = try openStore(dir)
         let app = store.appender()
-        app.append(L("a"), 1, 1)
+        try app.append(L("a"), 1, 1)
         app.rollback()
         #expect(try dump(store).isEmpty)
     }
@@ -62,7 +62,7 @@ import Testing
         let dir = TempDir()
         defer { dir.remove() }
         let store = try openStore(dir)
-        let ref = store.seriesRef(for: L("a"))
+        let ref = try store.seriesRef(for: L("a"))
         var app = store.appender()
         app.append(ref: ref, 1000, 1)
         app.append(ref: ref, 2000, 2)
@@ -92,12 +92,12 @@ import Testing
         defer { dir.remove() }
         let store = try openStore(dir)
         var app = store.appender()
-        app.append(L("a"), 5000, 1)
+        try app.append(L("a"), 5000, 1)
         try app.commit()
         app = store.appender()
-        app.append(L("b"), 1000, 1)
-        app.append(L("c"), 1000, 1)
-        app.append(L("a"), 10, 1)  // out of order: the whole batch fails
+        try app.append(L("b"), 1000, 1)
+        try app.append(L("c"), 1000, 1)
+        try app.append(L("a"), 10, 1)  // out of order: the whole batch fails
         #expect(throws: ArgusError.self) { try app.commit() }
         #expect(Set(try dump(store).keys) == ["a"])
     }
@@ -107,16 +107,16 @@ import Testing
         defer { dir.remove() }
         let store = try openStore(dir) { $0.outOfOrderWindow = 10_000 }
         var app = store.appender()
-        app.append(L("a"), 20_000, 2)
-        app.append(L("a"), 15_000, 1.5)  // inside the window
+        try app.append(L("a"), 20_000, 2)
+        try app.append(L("a"), 15_000, 1.5)  // inside the window
         try app.commit()
         app = store.appender()
-        app.append(L("a"), 5_000, 0.5)  // 15 s behind: outside
+        try app.append(L("a"), 5_000, 0.5)  // 15 s behind: outside
         #expect { try app.commit() } throws: { ($0 as? ArgusError)?.code == .outOfOrder }
         #expect(try dump(store)["a"] == [Sample(t: 15_000, v: 1.5), Sample(t: 20_000, v: 2)])
         try store.flush()
         app = store.appender()
-        app.append(L("a"), 12_000, 1.2)
+        try app.append(L("a"), 12_000, 1.2)
         try app.commit()
         #expect(try dump(store)["a"] == [Sample(t: 12_000, v: 1.2), Sample(t: 15_000, v: 1.5), Sample(t: 20_000, v: 2)])
     }
@@ -128,7 +128,7 @@ import Testing
         let expected = values.enumerated().map { Sample(t: Int64($0.offset + 1) * 1000, v: $0.element) }
         var store = try openStore(dir)
         let app = store.appender()
-        for s in expected { app.append(L("x"), s.t, s.v) }
+        for s in expected { try app.append(L("x"), s.t, s.v) }
         try app.commit()
         #expect(try dump(store)["x"] == expected)  // head
         store.close()
@@ -154,9 +154,31 @@ import Testing
         }
         for chunk in stride(from: 0, to: expected.count, by: 100) {
             let app = store.appender()
-            for s in expected[chunk..<(chunk + 100)] { app.append(L("c"), s.t, s.v) }
+            for s in expected[chunk..<(chunk + 100)] { try app.append(L("c"), s.t, s.v) }
             try app.commit()
         }
         #expect(try dump(store)["c"] == expected)
+    }
+}
+
+@Suite struct SeriesLimitTests {
+    @Test func seriesLimitsRefuseNewSeriesOnly() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        var store = try openStore(dir) { $0.maxSeries = 3; $0.maxSeriesPerMetric = 2 }
+        _ = try store.seriesRef(for: L("a", ("i", "1")))
+        _ = try store.seriesRef(for: L("a", ("i", "2")))
+        #expect { try store.seriesRef(for: L("a", ("i", "3"))) } throws: { ($0 as? ArgusError)?.code == .limit }
+        _ = try store.seriesRef(for: L("b"))
+        #expect { try store.seriesRef(for: L("c")) } throws: { "\($0)".hasPrefix("series limit reached") }
+        // Existing series keep working.
+        _ = try store.seriesRef(for: L("a", ("i", "1")))
+        let app = store.appender()
+        try app.append(L("a", ("i", "2")), 1000, 1)
+        try app.commit()
+        // The per-metric count survives a restart.
+        store.close()
+        store = try openStore(dir) { $0.maxSeries = 10; $0.maxSeriesPerMetric = 2 }
+        #expect(throws: ArgusError.self) { try store.seriesRef(for: L("a", ("i", "9"))) }
     }
 }

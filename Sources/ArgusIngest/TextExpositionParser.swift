@@ -15,7 +15,13 @@ public struct ParsedSample: Sendable {
 ///
 /// Errors name the 1-based line and say what is wrong: `line 3: invalid metric name "3x"`.
 public struct TextExpositionParser {
-    public init() {}
+    /// Prometheus text 0.0.4 (millisecond timestamps) or OpenMetrics 1.0 (timestamps in
+    /// seconds, exemplars after ` # `, `# EOF` at the end).
+    public enum Format: Sendable { case prometheusText, openMetrics }
+
+    public let format: Format
+
+    public init(format: Format = .prometheusText) { self.format = format }
 
     public func parse(_ bytes: [UInt8]) throws -> [ParsedSample] {
         var out: [ParsedSample] = []
@@ -29,6 +35,7 @@ public struct TextExpositionParser {
                 while end < n && p[end] != 0x0A { end += 1 }
                 var lineEnd = end
                 if lineEnd > start && p[lineEnd - 1] == 0x0D { lineEnd -= 1 }
+                if format == .openMetrics && lineEnd - start == 5 && Array(p[start..<lineEnd]) == Array("# EOF".utf8) { return }
                 if let s = try parseLine(p, start, lineEnd, lineNo) { out.append(s) }
                 start = end + 1
             }
@@ -112,6 +119,18 @@ public struct TextExpositionParser {
             }
         }
         while i < end && isSpace(p[i]) { i += 1 }
+        var end = end
+        if format == .openMetrics {
+            // Drop an exemplar: everything from " # ".
+            var k = i
+            while k + 2 < end {
+                if p[k] == 0x20 && p[k + 1] == 0x23 && p[k + 2] == 0x20 {
+                    end = k
+                    break
+                }
+                k += 1
+            }
+        }
         let vs = i
         while i < end && !isSpace(p[i]) { i += 1 }
         guard i > vs else { throw fail(line, "missing sample value") }
@@ -123,8 +142,13 @@ public struct TextExpositionParser {
             let tstart = i
             while i < end && !isSpace(p[i]) { i += 1 }
             let ttext = try string(p, tstart, i, line, what: "timestamp")
-            guard let t = Int64(ttext) else { throw fail(line, "invalid timestamp \(quoteLabelValue(ttext)): expected integer milliseconds") }
-            ts = t
+            if format == .openMetrics {
+                guard let secs = Double(ttext), secs.isFinite else { throw fail(line, "invalid timestamp \(quoteLabelValue(ttext)): expected seconds") }
+                ts = Int64((secs * 1000).rounded())
+            } else {
+                guard let t = Int64(ttext) else { throw fail(line, "invalid timestamp \(quoteLabelValue(ttext)): expected integer milliseconds") }
+                ts = t
+            }
             while i < end && isSpace(p[i]) { i += 1 }
             if i < end { throw fail(line, "unexpected text after the timestamp") }
         }

@@ -33,6 +33,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("ingest.max-body"), help: "Largest request body accepted (e.g. 20MiB).")
     var maxBody = "20MiB"
 
+    @Option(name: .customLong("scrape-config"), help: "A file with Prometheus scrape_configs: targets to scrape.")
+    var scrapeConfig: String?
+
     @Option(name: .customLong("limits.max-series"), help: "Most series the store holds; new series beyond it are rejected (0: no limit).")
     var maxSeries = 0
 
@@ -97,6 +100,10 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("\(error)")
         }
 
+        var jobs: [ScrapeJob] = []
+        if let scrapeConfig {
+            do { jobs = try ScrapeConfigLoader.load(path: scrapeConfig) } catch { throw fatal("\(error)") }
+        }
         let store: MetricStore
         do {
             store = try MetricStore(options: storage, logger: logger)
@@ -125,6 +132,11 @@ struct Serve: AsyncParsableCommand {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: app), .init(service: StorageService(store: store, logger: logger)),
         ]
+        if !jobs.isEmpty {
+            let scraper = Scraper(store: store, jobs: jobs, logger: logger)
+            logger.info("scraping", metadata: ["jobs": "\(jobs.count)", "targets": "\(scraper.targets.count)"])
+            services.append(.init(service: scraper))
+        }
         if selfScrapeMs > 0 {
             services.append(.init(service: SelfScrape(store: store, registry: argusServer.monitoring.registry,
                                                       interval: .milliseconds(selfScrapeMs),

@@ -41,7 +41,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: settings),
-        .target(name: "ArgusQuery", dependencies: ["ArgusModel"], swiftSettings: settings),
+        .target(name: "ArgusQuery", dependencies: ["ArgusModel", "ArgusStorage"], swiftSettings: settings),
         .target(name: "ArgusOTLP", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")], exclude: ["README.md"]),
         .target(
             name: "ArgusIngest",
@@ -80,7 +80,7 @@ let package = Package(
         .testTarget(name: "ArgusModelTests", dependencies: ["ArgusModel"]),
         .testTarget(name: "ArgusColumnarTests", dependencies: ["ArgusColumnar", "ArgusModel"]),
         .testTarget(name: "ArgusStorageTests", dependencies: ["ArgusStorage", "ArgusModel", "ArgusColumnar", "ArgusTestKit"]),
-        .testTarget(name: "ArgusQueryTests", dependencies: ["ArgusQuery", "ArgusModel"]),
+        .testTarget(name: "ArgusQueryTests", dependencies: ["ArgusQuery", "ArgusModel", "ArgusStorage", "ArgusTestKit"]),
         .testTarget(name: "ArgusIngestTests", dependencies: ["ArgusIngest", "ArgusModel", "ArgusStorage", "ArgusTestKit"]),
         .testTarget(name: "ArgusServerTests", dependencies: ["ArgusTestKit", "ArgusModel", "ArgusIngest"]),
         .testTarget(

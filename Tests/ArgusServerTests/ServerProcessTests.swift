@@ -148,6 +148,93 @@ import Testing
         #expect(i.text.hasPrefix("line 1: series limit reached"))
     }
 
+    /// Scrapes a real /metrics endpoint (another argus), a target that never answers, one that
+    /// serves garbage and one that refuses connections: the good one is stored with up 1 on
+    /// every interval while the others get up 0.
+    @Test func scrapesRealTargetsAndBadOnesDoNotDelayIt() throws {
+        let dirA = TempDir(), dirB = TempDir(), www = TempDir()
+        defer { dirA.remove(); dirB.remove(); www.remove() }
+        let target = try ArgusProcess(dataDir: dirA.path, extraArgs: ["--self-scrape-interval", "0s"])
+        defer { target.stop() }
+        // A listener that accepts connections and never answers.
+        let hang = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(hang) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(hang, $0, len) } }
+        listen(hang, 16)
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(hang, $0, &len) } }
+        let hangPort = Int(UInt16(bigEndian: addr.sin_port))
+        // A real HTTP server serving garbage.
+        try "this is { not metrics\n".write(toFile: www.path + "/metrics", atomically: true, encoding: .utf8)
+        let py = Process()
+        py.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        py.arguments = ["python3", "-m", "http.server", "--bind", "127.0.0.1", "--directory", www.path, "0"]
+        let pyOut = Pipe()
+        py.standardOutput = pyOut
+        py.standardError = pyOut
+        try py.run()
+        defer { py.terminate(); py.waitUntilExit() }
+        var garbagePort = 0
+        var text = ""
+        let deadline = Date().addingTimeInterval(20)
+        while garbagePort == 0 && Date() < deadline {
+            text += String(decoding: pyOut.fileHandleForReading.availableData, as: UTF8.self)
+            if let r = text.range(of: #"port (\d+)"#, options: .regularExpression) {
+                garbagePort = Int(text[r].split(separator: " ")[1])!
+            }
+        }
+        #expect(garbagePort > 0)
+        let config = dirB.path + ".scrape.yml"
+        try """
+            scrape_configs:
+              - job_name: argus-a
+                scrape_interval: 1s
+                scrape_timeout: 800ms
+                static_configs:
+                  - targets: ["127.0.0.1:\(target.port)"]
+                    labels: {team: obs}
+                metric_relabel_configs:
+                  - source_labels: [__name__]
+                    regex: "argus_http_.*"
+                    action: drop
+              - job_name: broken
+                scrape_interval: 1s
+                scrape_timeout: 800ms
+                static_configs:
+                  - targets: ["127.0.0.1:\(hangPort)", "127.0.0.1:\(garbagePort)", "127.0.0.1:1"]
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        let server = try ArgusProcess(dataDir: dirB.path, extraArgs: ["--scrape-config", config, "--self-scrape-interval", "0s"])
+        defer { server.stop() }
+        usleep(4_500_000)
+        let c = server.client
+        let up = try c.get("/api/v1/export?match%5B%5D=up").text.split(separator: "\n").map { String($0) }
+        func values(_ instance: String) -> [String] {
+            guard let line = up.first(where: { $0.contains("\"instance\":\"\(instance)\"") }),
+                  let r = line.range(of: #""values":\[[^\]]*\]"#, options: .regularExpression) else { return [] }
+            return line[r].dropFirst(10).dropLast().split(separator: ",").map(String.init)
+        }
+        let good = values("127.0.0.1:\(target.port)")
+        #expect(good.count >= 3, "the good target was scraped \(good.count) times in 4.5 s")
+        #expect(good.allSatisfy { $0 == "1" })
+        for bad in [hangPort, garbagePort, 1] {
+            let v = values("127.0.0.1:\(bad)")
+            #expect(!v.isEmpty && v.allSatisfy { $0 == "0" }, "target \(bad): \(v)")
+        }
+        let build = try c.get("/api/v1/export?match%5B%5D=argus_build_info").text
+        #expect(build.contains("\"job\":\"argus-a\""))
+        #expect(build.contains("\"team\":\"obs\""))
+        #expect(try c.get("/api/v1/export?match%5B%5D=%7B__name__%3D~%22argus_http_.%2A%22%7D").text.isEmpty)
+        #expect(try c.get("/api/v1/export?match%5B%5D=scrape_samples_scraped").text.contains("\"job\":\"argus-a\""))
+        // Stopping the target: its series get staleness markers on the next scrape.
+        target.stop()
+        usleep(1_500_000)
+        let after = try c.get("/api/v1/export?match%5B%5D=argus_build_info").text
+        #expect(after.contains("NaN"))
+    }
+
     @Test func oversizedBodyGets413() throws {
         let dir = TempDir()
         defer { dir.remove() }

@@ -80,7 +80,7 @@ let package = Package(
         .testTarget(name: "ArgusModelTests", dependencies: ["ArgusModel"]),
         .testTarget(name: "ArgusColumnarTests", dependencies: ["ArgusColumnar", "ArgusModel"]),
         .testTarget(name: "ArgusStorageTests", dependencies: ["ArgusStorage", "ArgusModel", "ArgusColumnar", "ArgusTestKit"]),
-        .testTarget(name: "ArgusQueryTests", dependencies: ["ArgusQuery", "ArgusModel", "ArgusStorage", "ArgusTestKit"]),
+        .testTarget(name: "ArgusQueryTests", dependencies: ["ArgusQuery", "ArgusModel", "ArgusStorage", "ArgusTestKit"], exclude: ["testdata"]),
         .testTarget(name: "ArgusIngestTests", dependencies: ["ArgusIngest", "ArgusModel", "ArgusStorage", "ArgusTestKit"]),
         .testTarget(name: "ArgusServerTests", dependencies: ["ArgusTestKit", "ArgusModel", "ArgusIngest"]),
         .testTarget(

@@ -74,7 +74,9 @@ let package = Package(
             swiftSettings: settings),
         .executableTarget(
             name: "ArgusBench",
-            dependencies: ["ArgusModel", "ArgusColumnar", "ArgusStorage", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["ArgusModel", "ArgusColumnar", "ArgusStorage", "ArgusIngest",
+                           .product(name: "Logging", package: "swift-log"),
+                           .product(name: "AsyncHTTPClient", package: "async-http-client")],
             swiftSettings: settings),
         .target(name: "ArgusTestKit", dependencies: ["ArgusModel", "ArgusIngest"], path: "Tests/ArgusTestKit"),
         .testTarget(name: "ArgusModelTests", dependencies: ["ArgusModel"]),

@@ -169,23 +169,17 @@ import Testing
         let hangPort = Int(UInt16(bigEndian: addr.sin_port))
         // A real HTTP server serving garbage.
         try "this is { not metrics\n".write(toFile: www.path + "/metrics", atomically: true, encoding: .utf8)
+        let garbagePort = freePort()
         let py = Process()
         py.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        py.arguments = ["python3", "-m", "http.server", "--bind", "127.0.0.1", "--directory", www.path, "0"]
-        let pyOut = Pipe()
-        py.standardOutput = pyOut
-        py.standardError = pyOut
+        py.arguments = ["python3", "-m", "http.server", "--bind", "127.0.0.1", "--directory", www.path, String(garbagePort)]
+        py.standardOutput = FileHandle.nullDevice
+        py.standardError = FileHandle.nullDevice
         try py.run()
-        defer { py.terminate(); py.waitUntilExit() }
-        var garbagePort = 0
-        var text = ""
+        // SIGKILL: a child of the test process may inherit SIGTERM as ignored.
+        defer { kill(py.processIdentifier, SIGKILL); py.waitUntilExit() }
         let deadline = Date().addingTimeInterval(20)
-        while garbagePort == 0 && Date() < deadline {
-            text += String(decoding: pyOut.fileHandleForReading.availableData, as: UTF8.self)
-            if let r = text.range(of: #"port (\d+)"#, options: .regularExpression) {
-                garbagePort = Int(text[r].split(separator: " ")[1])!
-            }
-        }
+        while Date() < deadline, (try? TestHTTPClient(port: garbagePort).get("/metrics")) == nil { usleep(100_000) }
         #expect(garbagePort > 0)
         let config = dirB.path + ".scrape.yml"
         try """
@@ -230,7 +224,7 @@ import Testing
         #expect(try c.get("/api/v1/export?match%5B%5D=scrape_samples_scraped").text.contains("\"job\":\"argus-a\""))
         // Stopping the target: its series get staleness markers on the next scrape.
         target.stop()
-        usleep(1_500_000)
+        usleep(3_000_000)
         let after = try c.get("/api/v1/export?match%5B%5D=argus_build_info").text
         #expect(after.contains("NaN"))
     }
@@ -344,4 +338,17 @@ final class LockedState: @unchecked Sendable {
     func stop() { lock.withLock { _stopped = true } }
     func add(_ p: [ServerProcessTests.Point]) { lock.withLock { _points += p } }
     func setNext(_ n: Int) { lock.withLock { _next = n } }
+}
+
+/// A port that was free a moment ago (bind to port 0, read it, close).
+func freePort() -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+    _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+    return Int(UInt16(bigEndian: addr.sin_port))
 }

@@ -55,7 +55,7 @@ let package = Package(
         .target(
             name: "ArgusServer",
             dependencies: [
-                "ArgusModel", "ArgusStorage", "ArgusIngest", "ArgusOTLP",
+                "ArgusModel", "ArgusStorage", "ArgusIngest", "ArgusOTLP", "ArgusQuery",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
@@ -67,8 +67,9 @@ let package = Package(
         .executableTarget(
             name: "argus",
             dependencies: [
-                "ArgusModel", "ArgusStorage", "ArgusIngest", "ArgusServer",
+                "ArgusModel", "ArgusStorage", "ArgusIngest", "ArgusServer", "ArgusQuery",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: settings),

@@ -1,5 +1,6 @@
 import ArgusIngest
 import ArgusModel
+import ArgusQuery
 import ArgusStorage
 import Foundation
 import Hummingbird
@@ -14,12 +15,14 @@ public struct ArgusServer {
     public let options: ServerOptions
     public let logger: Logger
     public let monitoring: SelfMonitoring
+    public let engine: PromQLEngine
 
-    public init(store: MetricStore, signals: OTLPSignalIngester, options: ServerOptions, logger: Logger) {
+    public init(store: MetricStore, signals: OTLPSignalIngester, options: ServerOptions, engine: PromQLEngine = PromQLEngine(), logger: Logger) {
         self.store = store
         self.signals = signals
         self.options = options
         self.logger = logger
+        self.engine = engine
         monitoring = SelfMonitoring(store: store, signals: signals)
     }
 
@@ -52,6 +55,7 @@ public struct ArgusServer {
             }
         }
         OTLPRoutes(store: store, signals: signals, options: options, monitoring: monitoring).register(router)
+        PrometheusAPI(store: store, engine: engine, options: options, monitoring: monitoring).register(router)
         let remoteWrite = RemoteWriteIngester(store: store, limits: options.ingestLimits)
         router.post("/api/v1/write") { request, _ -> Response in
             do {

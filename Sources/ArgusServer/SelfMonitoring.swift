@@ -28,6 +28,7 @@ public struct SelfMonitoring: Sendable {
         r.describe("argus_signal_log_records", .gauge, "Records in the durable log and span logs, by signal.")
         r.describe("argus_signal_log_bytes", .gauge, "Bytes in the durable log and span logs, by signal.")
         r.describe("argus_build_info", .gauge, "Always 1; labels carry the version.")
+        r.describe("argus_query_duration_seconds", .histogram, "PromQL query durations, by type (instant, range).")
         r.set("argus_build_info", [("version", ArgusVersion.current)], 1)
         r.addCollector { reg in
             let st = store.stats()

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ArgusIngest
 import ArgusModel
+import ArgusQuery
 import ArgusServer
 import ArgusStorage
 import Foundation
@@ -56,6 +57,15 @@ struct Serve: AsyncParsableCommand {
 
     @Option(name: .customLong("self-scrape-interval"), help: "How often Argus writes its own metrics into its store (job \"argus\"); 0s turns it off.")
     var selfScrapeInterval = "15s"
+
+    @Option(name: .customLong("query.max-samples"), help: "Most samples one query may load into memory.")
+    var queryMaxSamples = 50_000_000
+
+    @Option(name: .customLong("query.timeout"), help: "Longest a query may run (a Prometheus duration).")
+    var queryTimeout = "2m"
+
+    @Option(name: .customLong("query.lookback-delta"), help: "How far back an instant selector looks for a sample.")
+    var lookbackDelta = "5m"
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel = "info"
@@ -121,7 +131,16 @@ struct Serve: AsyncParsableCommand {
         let selfScrapeMs: Int64
         do { selfScrapeMs = try PromDuration.parseMillis(selfScrapeInterval) } catch { throw ValidationError("--self-scrape-interval: \(error)") }
         let boundAddress = LockedBox("\(host):\(server.port)")
-        let argusServer = ArgusServer(store: store, signals: signals, options: server, logger: logger)
+        var engineOptions = PromQLEngineOptions()
+        do {
+            guard queryMaxSamples > 0 else { throw ValidationError("--query.max-samples must be positive") }
+            engineOptions.maxSamples = queryMaxSamples
+            engineOptions.timeout = Double(try PromDuration.parseMillis(queryTimeout)) / 1000
+            engineOptions.lookbackDelta = try PromDuration.parseMillis(lookbackDelta)
+        } catch let e as ArgusError {
+            throw ValidationError(e.message)
+        }
+        let argusServer = ArgusServer(store: store, signals: signals, options: server, engine: PromQLEngine(options: engineOptions), logger: logger)
         let app = argusServer.application { port in
             boundAddress.withLock { $0 = "\(host):\(port)" }
             logger.notice("listening", metadata: ["address": "\(host):\(port)"])

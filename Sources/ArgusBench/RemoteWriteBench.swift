@@ -34,26 +34,29 @@ func runRemoteWriteBench(_ args: [String]) async throws {
     var gen = DatasetGenerator(seriesCount: seriesCount, start: start, interval: interval, jitterMs: 5)
     print("remote-write: \(seriesCount) series × \(steps) scrapes (\(seriesCount * steps) samples), \(batch) samples per request, \(concurrency) concurrent senders")
 
-    // Encode every request up front, in time order (as Prometheus' queue manager shards would).
-    var requests: [[UInt8]] = []
-    var enc = RemoteWriteEncoder()
-    var inBatch = 0
+    // Encode every request up front, in time order, sharded by series as Prometheus' queue
+    // manager does (one sender per shard, so a series' samples arrive in order).
+    var shards = [[[UInt8]]](repeating: [], count: concurrency)
+    var encoders = [RemoteWriteEncoder](repeating: RemoteWriteEncoder(), count: concurrency)
+    var inBatch = [Int](repeating: 0, count: concurrency)
     var total = 0
     for k in 0..<steps {
         var pending: [(Int, Int64, Double)] = []
         pending.reserveCapacity(seriesCount)
         gen.step(k) { idx, t, v in pending.append((idx, t, v)) }
         for (idx, t, v) in pending {
-            enc.add(gen.series[idx].labels, [(t, v)])
-            inBatch += 1
+            let sh = idx % concurrency
+            encoders[sh].add(gen.series[idx].labels, [(t, v)])
+            inBatch[sh] += 1
             total += 1
-            if inBatch == batch {
-                requests.append(Snappy.compress(enc.finish()))
-                inBatch = 0
+            if inBatch[sh] == batch {
+                shards[sh].append(Snappy.compress(encoders[sh].finish()))
+                inBatch[sh] = 0
             }
         }
     }
-    if !enc.isEmpty { requests.append(Snappy.compress(enc.finish())) }
+    for sh in 0..<concurrency where !encoders[sh].isEmpty { shards[sh].append(Snappy.compress(encoders[sh].finish())) }
+    let requests = shards.flatMap { $0 }
     let bytes = requests.reduce(0) { $0 + $1.count }
     print("encoded \(requests.count) requests, \(bytes / 1_048_576) MiB snappy-compressed")
 
@@ -88,23 +91,19 @@ func runRemoteWriteBench(_ args: [String]) async throws {
     }
     let cpu0 = server.map { processCPUSeconds($0.processIdentifier) } ?? 0
     let t0 = TimeUtil.monotonicNanos()
-    let next = Counter()
     let failures = Counter()
     let client = HTTPClient.shared
-    let all = requests
     let endpoint = target + "/api/v1/write"
     try await withThrowingTaskGroup(of: Void.self) { group in
-        for _ in 0..<concurrency {
+        for shard in shards {
             group.addTask {
-                while true {
-                    let n = next.increment() - 1
-                    if n >= all.count { return }
+                for (n, body) in shard.enumerated() {
                     var req = HTTPClientRequest(url: endpoint)
                     req.method = .POST
                     req.headers.add(name: "Content-Encoding", value: "snappy")
                     req.headers.add(name: "Content-Type", value: "application/x-protobuf")
                     req.headers.add(name: "X-Prometheus-Remote-Write-Version", value: "0.1.0")
-                    req.body = .bytes(ByteBuffer(bytes: all[n]))
+                    req.body = .bytes(ByteBuffer(bytes: body))
                     let resp = try await client.execute(req, timeout: .seconds(60))
                     if resp.status.code != 204 {
                         _ = failures.increment()

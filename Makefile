@@ -18,6 +18,7 @@ demo: build
 
 # Builds every product first (the server tests run the real `argus` binary), then runs all tests.
 test: build
+	@./scripts/install-deps.sh test
 	$(SWIFT) test 2>&1 | tee .build/test.log; exit $${PIPESTATUS[0]}
 
 bench-storage: release

@@ -30,6 +30,7 @@ public struct ArgusServer {
         let router = Router()
         let monitoring = self.monitoring
         router.middlewares.add(RequestMetricsMiddleware(registry: monitoring.registry))
+        router.middlewares.add(IngestGateMiddleware(gate: IngestGate(maxBytes: options.maxInflightBytes), monitoring: monitoring))
         router.get("/metrics") { _, _ -> Response in
             var buf = ByteBuffer()
             buf.writeString(monitoring.registry.render())

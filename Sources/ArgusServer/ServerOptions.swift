@@ -6,6 +6,8 @@ public struct ServerOptions: Sendable {
     public var port = 4318
     /// Largest request body accepted (bytes).
     public var maxBodyBytes = 20 << 20
+    /// Request bodies that may be in flight on ingest paths before they get 503 + Retry-After.
+    public var maxInflightBytes = 256 << 20
     public var ingestLimits = IngestLimits()
 
     public init() {}

@@ -67,6 +67,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("query.lookback-delta"), help: "How far back an instant selector looks for a sample.")
     var lookbackDelta = "5m"
 
+    @Option(name: .customLong("ingest.max-inflight-bytes"), help: "Request bytes that may be in flight on ingest paths; more get 503 with Retry-After.")
+    var maxInflight = "256MiB"
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel = "info"
 
@@ -100,6 +103,8 @@ struct Serve: AsyncParsableCommand {
         var server = ServerOptions()
         guard let mb = parseBytes(maxBody), mb > 0 else { throw ValidationError("--ingest.max-body: cannot read \"\(maxBody)\" as a size") }
         server.maxBodyBytes = Int(mb)
+        guard let mi = parseBytes(maxInflight), mi > 0 else { throw ValidationError("--ingest.max-inflight-bytes: cannot read \"\(maxInflight)\" as a size") }
+        server.maxInflightBytes = Int(mi)
         server.ingestLimits.maxLabelsPerSeries = maxLabels
         server.ingestLimits.maxLabelNameLength = maxLabelNameLength
         server.ingestLimits.maxLabelValueLength = maxLabelValueLength

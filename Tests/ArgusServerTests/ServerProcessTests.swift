@@ -229,6 +229,41 @@ import Testing
         #expect(after.contains("NaN"))
     }
 
+    /// While request bodies fill the in-flight budget, more ingest gets 503 with Retry-After;
+    /// once they finish, ingest is accepted again.
+    @Test func overloadGets503WithRetryAfter() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        let server = try ArgusProcess(dataDir: dir.path, extraArgs: ["--ingest.max-inflight-bytes", "100", "--self-scrape-interval", "0s"])
+        defer { server.stop() }
+        let now = TimeUtil.nowMillis()
+        let slowBody = Array(("slow 1 \(now)\n" + String(repeating: "#", count: 80) + "\n").utf8)
+        // A slow producer: headers and part of the body, the rest later.
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = in_port_t(UInt16(server.port).bigEndian)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        #expect(rc == 0)
+        let head = Array("POST /api/v1/import/prometheus HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: \(slowBody.count)\r\n\r\n".utf8)
+        _ = (head + slowBody.prefix(10)).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+        usleep(300_000)
+        var r = try server.client.post("/api/v1/import/prometheus", "fast 1 \(now)\n")
+        #expect(r.status == 503)
+        #expect(r.headers["retry-after"] == "1")
+        #expect(r.text.contains("in-flight budget"))
+        // The slow request completes; then ingest is accepted again.
+        _ = Array(slowBody.dropFirst(10)).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+        var buf = [UInt8](repeating: 0, count: 4096)
+        let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        #expect(n > 0 && String(decoding: buf[0..<max(n, 0)], as: UTF8.self).hasPrefix("HTTP/1.1 204"))
+        r = try server.client.post("/api/v1/import/prometheus", "fast 1 \(now)\n")
+        #expect(r.status == 204)
+        #expect(try server.client.get("/metrics").text.contains("argus_ingest_rejected_total{protocol=\"import\",reason=\"overloaded\",signal=\"any\"} 1"))
+    }
+
     @Test func oversizedBodyGets413() throws {
         let dir = TempDir()
         defer { dir.remove() }

@@ -75,7 +75,7 @@ let package = Package(
             swiftSettings: settings),
         .executableTarget(
             name: "ArgusBench",
-            dependencies: ["ArgusModel", "ArgusColumnar", "ArgusStorage", "ArgusIngest",
+            dependencies: ["ArgusModel", "ArgusColumnar", "ArgusStorage", "ArgusIngest", "ArgusQuery",
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "AsyncHTTPClient", package: "async-http-client")],
             swiftSettings: settings),

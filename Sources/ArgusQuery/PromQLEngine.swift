@@ -71,7 +71,8 @@ public final class PromQLEngine: Sendable {
                                         step: step == 0 ? 1 : step, isInstant: step == 0)
         evaluator.queryText = query
         let value = try evaluator.run(expr)
-        return PromQLResult(value: value, warnings: evaluator.annotations.warnings, infos: evaluator.annotations.infos)
+        return PromQLResult(value: value, warnings: evaluator.annotations.warnings, infos: evaluator.annotations.infos,
+                            samplesRead: evaluator.samplesRead)
     }
 
     /// Parses and type-checks a query, throwing `ArgusError(.badInput)` with Prometheus' message.

@@ -19,6 +19,7 @@ extension PromQLEvaluator {
         var row = [Double](repeating: Absent.value, count: grid.count)
         while let s = set.next() {
             try checkDeadline()
+            samplesRead += s.timestamps.count
             var present = 0
             s.timestamps.withUnsafeBufferPointer { ts in
                 s.values.withUnsafeBufferPointer { vs in
@@ -129,6 +130,7 @@ extension PromQLEvaluator {
             var vs: [Double] = []
             while let s = set.next() {
                 try checkDeadline()
+                samplesRead += s.timestamps.count
                 var clean = true
                 for v in s.values where StaleNaN.isStale(v) || Absent.check(v) {
                     clean = false

@@ -19,6 +19,8 @@ final class PromQLEvaluator {
     var annotations = PromQLAnnotations()
     /// Points currently held; never above `options.maxSamples`.
     var samples = 0
+    /// Samples read from storage by the selectors (for statistics).
+    var samplesRead = 0
     /// Scratch space for sorting window values (quantile_over_time, mad_over_time).
     var scratch: [Double] = []
     /// The query's text, for messages that quote parts of it.

@@ -64,10 +64,13 @@ public struct PromQLResult: Sendable {
     public var value: PromQLValue
     public var warnings: [String]
     public var infos: [String]
+    /// Samples the selectors read from storage.
+    public var samplesRead = 0
 
-    public init(value: PromQLValue, warnings: [String] = [], infos: [String] = []) {
+    public init(value: PromQLValue, warnings: [String] = [], infos: [String] = [], samplesRead: Int = 0) {
         self.value = value
         self.warnings = warnings
         self.infos = infos
+        self.samplesRead = samplesRead
     }
 }

@@ -98,16 +98,7 @@ public enum OTLPDecoding {
             w.string(2, message)
             return w.bytes
         case .json:
-            var esc = ""
-            for c in message.unicodeScalars {
-                switch c {
-                case "\"": esc += "\\\""
-                case "\\": esc += "\\\\"
-                case "\n": esc += "\\n"
-                default: esc.unicodeScalars.append(c)
-                }
-            }
-            return Array("{\"code\":\(code),\"message\":\"\(esc)\"}".utf8)
+            return Array("{\"code\":\(code),\"message\":\(JSONText.quoted(message))}".utf8)
         }
     }
 }

@@ -59,32 +59,9 @@ enum HTTPErrors {
 
 /// Small helpers for writing JSON by hand on hot response paths.
 enum JSON {
-    static func appendString(_ s: String, to out: inout String) {
-        out += "\""
-        for c in s.unicodeScalars {
-            switch c {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if c.value < 0x20 {
-                    let h = String(c.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
-                } else {
-                    out.unicodeScalars.append(c)
-                }
-            }
-        }
-        out += "\""
-    }
+    static func appendString(_ s: String, to out: inout String) { JSONText.appendQuoted(s, to: &out) }
 
-    static func quoted(_ s: String) -> String {
-        var o = ""
-        appendString(s, to: &o)
-        return o
-    }
+    static func quoted(_ s: String) -> String { JSONText.quoted(s) }
 
     static func response(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
         var buf = ByteBuffer()

@@ -14,6 +14,10 @@ public enum MetricBlockFormat {
     public static let timestampsMagic = "ARGT"
     public static let valuesMagic = "ARGV"
     public static let granuleTarget = 256 * 1024
+    /// A series' samples are cut into chunks of at most this many samples, each with its own
+    /// index entry (consecutive entries with the same ref), so a query decodes only the chunks
+    /// that overlap its time range.
+    public static let chunkSamples = 480
 }
 
 public struct MetricBlockStats: Sendable {
@@ -39,6 +43,8 @@ public struct MetricBlockWriter {
     var seriesInGranule = 0
     var lastRef: UInt32 = 0
     var lastGranule = 0
+    /// Index entries (chunks) written.
+    var entries = 0
     public private(set) var stats = MetricBlockStats()
 
     public init(dir: String, zstdLevel: Int32 = 3) {
@@ -52,13 +58,29 @@ public struct MetricBlockWriter {
         precondition(timestamps.count == values.count)
         guard timestamps.count > 0 else { return }
         precondition(stats.series == 0 || ref > lastRef, "series must be added in ascending ref order")
+        let firstEntry = stats.series == 0
+        var start = 0
+        while start < timestamps.count {
+            let end = min(start + MetricBlockFormat.chunkSamples, timestamps.count)
+            try addChunk(ref: ref, UnsafeBufferPointer(rebasing: timestamps[start..<end]), UnsafeBufferPointer(rebasing: values[start..<end]),
+                         isFirstEntryOfBlock: firstEntry && start == 0)
+            start = end
+        }
+        stats.series += 1
+        stats.samples += timestamps.count
+        stats.minT = min(stats.minT, timestamps[0])
+        stats.maxT = max(stats.maxT, timestamps[timestamps.count - 1])
+    }
+
+    mutating func addChunk(ref: UInt32, _ timestamps: UnsafeBufferPointer<Int64>, _ values: UnsafeBufferPointer<Double>,
+                           isFirstEntryOfBlock: Bool) throws {
         let tsBefore = tsRaw.count
         let valBefore = valRaw.count
         TimestampCodec.encode(timestamps, into: &tsRaw)
         ValueCodec.encode(values, into: &valRaw)
         let minT = timestamps[0]
         let maxT = timestamps[timestamps.count - 1]
-        index.uvarint(UInt64(ref &- (stats.series == 0 ? 0 : lastRef)))
+        index.uvarint(UInt64(ref &- (isFirstEntryOfBlock ? 0 : lastRef)))
         index.uvarint(UInt64(timestamps.count))
         index.varint(minT)
         index.uvarint(UInt64(maxT &- minT))
@@ -67,10 +89,7 @@ public struct MetricBlockWriter {
         index.uvarint(UInt64(valRaw.count - valBefore))
         lastGranule = granuleCount
         lastRef = ref
-        stats.series += 1
-        stats.samples += timestamps.count
-        stats.minT = min(stats.minT, minT)
-        stats.maxT = max(stats.maxT, maxT)
+        entries += 1
         seriesInGranule += 1
         if tsRaw.count + valRaw.count >= MetricBlockFormat.granuleTarget { try cutGranule() }
     }
@@ -105,7 +124,7 @@ public struct MetricBlockWriter {
         var body = ByteWriter()
         body.uvarint(UInt64(granuleCount))
         body.append(granules.bytes)
-        body.uvarint(UInt64(stats.series))
+        body.uvarint(UInt64(entries))
         body.append(index.bytes)
         var idx = ByteWriter()
         ColumnFile.header(magic: MetricBlockFormat.indexMagic, version: MetricBlockFormat.version, into: &idx)
@@ -217,9 +236,18 @@ public final class MetricBlockReader: @unchecked Sendable {
         }
     }
 
+    /// Index entries (chunks); a series has one or more consecutive entries.
     public var seriesCount: Int { refs.count }
 
-    /// Index of the series with `ref`, by binary search.
+    /// The index entries (chunks, in time order) of the series with `ref`; empty when absent.
+    public func entries(of ref: UInt32) -> Range<Int> {
+        guard let first = find(ref) else { return 0..<0 }
+        var end = first + 1
+        while end < refs.count && refs[end] == ref { end += 1 }
+        return first..<end
+    }
+
+    /// The first index entry of the series with `ref`, by binary search.
     public func find(_ ref: UInt32) -> Int? {
         var lo = 0, hi = refs.count
         while lo < hi {

@@ -189,14 +189,13 @@ extension MetricStore {
             ts.removeAll(keepingCapacity: true)
             vs.removeAll(keepingCapacity: true)
             for (k, b) in group.enumerated() where pos[k] < b.reader.seriesCount && b.reader.refs[pos[k]] == ref {
-                if ts.isEmpty {
-                    try b.reader.decode(series: pos[k], cursor: &cursors[k], ts: &ts, vs: &vs)
-                } else {
-                    var bt: [Int64] = [], bv: [Double] = []
+                // All chunks of this series in block k, in time order.
+                var bt: [Int64] = [], bv: [Double] = []
+                while pos[k] < b.reader.seriesCount && b.reader.refs[pos[k]] == ref {
                     try b.reader.decode(series: pos[k], cursor: &cursors[k], ts: &bt, vs: &bv)
-                    mergeSamples(&ts, &vs, bt, bv, preferSecond: true)
+                    pos[k] += 1
                 }
-                pos[k] += 1
+                mergeSamples(&ts, &vs, bt, bv, preferSecond: true)
             }
             try writer.add(ref: ref, timestamps: ts, values: vs)
         }

@@ -355,7 +355,7 @@ public final class MetricStore: @unchecked Sendable {
     /// start-up, for a sample that repeats the newest timestamp).
     func lastValueFromBlocks(_ s: HeadSeries) -> UInt64? {
         for b in blocks.reversed() {
-            guard let i = b.reader.find(s.ref), b.reader.maxTs[i] == s.lastT else { continue }
+            guard let i = b.reader.entries(of: s.ref).last, b.reader.maxTs[i] == s.lastT else { continue }
             var cursor = MetricBlockReader.Cursor()
             var ts: [Int64] = [], vs: [Double] = []
             guard (try? b.reader.decode(series: i, cursor: &cursor, ts: &ts, vs: &vs)) != nil, let v = vs.last else { continue }

@@ -107,15 +107,14 @@ public final class SeriesSet: IteratorProtocol, Sequence {
         var sources = 0
         for (bi, b) in querier.blocks.enumerated() {
             let r = b.reader
-            guard let i = r.find(ref), r.maxTs[i] >= mint, r.minTs[i] <= maxt else { continue }
-            if labelsOnly { return SeriesData(ref: ref, labels: labels, timestamps: [], values: []) }
-            if sources == 0 {
-                try r.decode(series: i, cursor: &cursors[bi], ts: &ts, vs: &vs)
-            } else {
-                var bt: [Int64] = [], bv: [Double] = []
+            // Decode only the chunks that overlap the range (they are in time order).
+            var bt: [Int64] = [], bv: [Double] = []
+            for i in r.entries(of: ref) where r.maxTs[i] >= mint && r.minTs[i] <= maxt {
+                if labelsOnly { return SeriesData(ref: ref, labels: labels, timestamps: [], values: []) }
                 try r.decode(series: i, cursor: &cursors[bi], ts: &bt, vs: &bv)
-                mergeSamples(&ts, &vs, bt, bv, preferSecond: true)
             }
+            if bt.isEmpty { continue }
+            mergeSamples(&ts, &vs, bt, bv, preferSecond: true)
             sources += 1
         }
         for f in querier.frozen {

@@ -114,6 +114,33 @@ import Testing
         #expect(store.replayStats.samples == 0)
     }
 
+    /// Series longer than a block chunk: range reads decode only overlapping chunks and still
+    /// return exactly the samples in range, through compaction and a restart.
+    @Test func longSeriesAcrossChunksAndBlocks() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        var store = try openStore(dir) { $0.blockDuration = 3_600_000 }
+        // 2 series × 1,500 samples at 1 s: three 480-sample chunks and a bit, in one 1 h window,
+        // then 1,500 more in the next window.
+        try write(store, series: 2, from: 0, to: 1500)
+        try store.flush()
+        try write(store, series: 2, from: 3600, to: 5100)
+        try store.flush()
+        let all = try dump(store)
+        #expect(all.values.allSatisfy { $0.count == 3000 })
+        for (lo, hi) in [(0, 0), (479, 481), (950, 1450), (1400, 3700), (4000, 4000), (5099, 9999)] {
+            let part = try dump(store, mint: Int64(lo) * 1000, maxt: Int64(hi) * 1000)
+            for (k, v) in part {
+                #expect(v == all[k]!.filter { $0.t >= Int64(lo) * 1000 && $0.t <= Int64(hi) * 1000 }, "range \(lo)-\(hi)")
+            }
+        }
+        store.close()
+        store = try openStore(dir) { $0.blockDuration = 3_600_000 }
+        try store.compact()
+        #expect(try dump(store) == all)
+        #expect(try dump(store, mint: 1_000_000, maxt: 1_100_000).values.allSatisfy { $0.count == 101 })
+    }
+
     @Test func debrisFromInterruptedWritesIsRemoved() throws {
         let dir = TempDir()
         defer { dir.remove() }

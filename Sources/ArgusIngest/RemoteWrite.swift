@@ -42,19 +42,17 @@ public final class RemoteWriteIngester: @unchecked Sendable {
     public func ingest(_ body: [UInt8], now: Int64) throws -> IngestCounts {
         var counts = IngestCounts()
         let app = store.appender()
-        var newKeys: [([UInt8], SeriesRef)] = []
+        var newKeys: [[UInt8]: SeriesRef] = [:]
         let minTime = store.minAcceptedTime
         let maxTime = now + limits.maxFuture
         try body.withUnsafeBytes { raw in
             var r = ProtoReader(raw)
-            var snapshot: [[UInt8]: SeriesRef]?
             while !r.isAtEnd {
                 let (field, wire) = try r.tag()
                 switch (field, wire) {
                 case (1, .bytes):
                     var ts = try r.message()
-                    if snapshot == nil { snapshot = cache.withLock { $0 } }
-                    try timeSeries(&ts, raw, snapshot!, app, &newKeys, &counts, minTime, maxTime)
+                    try timeSeries(&ts, raw, app, &newKeys, &counts, minTime, maxTime)
                 case (3, .bytes):
                     _ = try r.message()
                     counts.metadata += 1
@@ -77,8 +75,8 @@ public final class RemoteWriteIngester: @unchecked Sendable {
         return counts
     }
 
-    func timeSeries(_ r: inout ProtoReader, _ raw: UnsafeRawBufferPointer, _ cached: [[UInt8]: SeriesRef], _ app: Appender,
-                    _ newKeys: inout [([UInt8], SeriesRef)], _ counts: inout IngestCounts, _ minTime: Int64, _ maxTime: Int64) throws {
+    func timeSeries(_ r: inout ProtoReader, _ raw: UnsafeRawBufferPointer, _ app: Appender,
+                    _ newKeys: inout [[UInt8]: SeriesRef], _ counts: inout IngestCounts, _ minTime: Int64, _ maxTime: Int64) throws {
         var key: [UInt8] = []
         var labelRanges: [Range<Int>] = []
         var samples: [(Int64, Double)] = []
@@ -118,21 +116,19 @@ public final class RemoteWriteIngester: @unchecked Sendable {
             counts.reject("native_histogram", histograms, "native histograms are not supported; send classic histograms")
         }
         if samples.isEmpty { return }
-        var ref = cached[key]
+        // One short lock per series (no copy of the shared cache); series new in this request
+        // are published to the cache after it.
+        var ref = newKeys[key] ?? cache.withLock { $0[key] }
         if ref == nil {
-            if let found = newKeys.first(where: { $0.0 == key }) {
-                ref = found.1
-            } else {
-                do {
-                    let labels = try decodeLabels(raw, labelRanges)
-                    let newRef = try store.seriesRef(for: labels)
-                    newKeys.append((key, newRef))
-                    counts.series += 1
-                    ref = newRef
-                } catch let e as ArgusError {
-                    counts.reject(e.code == .limit ? "limit" : "invalid_labels", samples.count, e.message)
-                    return
-                }
+            do {
+                let labels = try decodeLabels(raw, labelRanges)
+                let newRef = try store.seriesRef(for: labels)
+                newKeys[key] = newRef
+                counts.series += 1
+                ref = newRef
+            } catch let e as ArgusError {
+                counts.reject(e.code == .limit ? "limit" : "invalid_labels", samples.count, e.message)
+                return
             }
         }
         for (t, v) in samples {

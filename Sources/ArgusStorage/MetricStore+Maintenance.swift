@@ -46,7 +46,7 @@ extension MetricStore {
 
     func cutHeadLocked() throws -> Int {
         // Freeze the head and end the WAL segment atomically with respect to appends.
-        let (segment, fz, newSeries): (Int, FrozenHead, [(SeriesRef, Labels)]) = try lock.withLock {
+        let (segment, newSeries): (Int, [(SeriesRef, Labels)]) = try lock.withLock {
             if closed { throw ArgusError(.unavailable, "the store is closed") }
             let seg = try wal.cut()
             var refs: [SeriesRef] = []
@@ -61,7 +61,7 @@ extension MetricStore {
             frozen.append(f)
             let ns = uncatalogued.map { ($0, series[Int($0)]!.labels) }
             uncatalogued.removeAll()
-            return (seg, f, ns)
+            return (seg, ns)
         }
         // Everything frozen so far (an earlier failed cut's data too) goes into blocks.
         let all = lock.withLock { frozen }
@@ -81,7 +81,6 @@ extension MetricStore {
             let ids = Set(all.map { ObjectIdentifier($0) })
             frozen.removeAll { ids.contains(ObjectIdentifier($0)) }
         }
-        _ = fz
         wal.removeSegments(upTo: segment)
         return written.count
     }

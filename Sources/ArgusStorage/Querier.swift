@@ -104,7 +104,6 @@ public final class SeriesSet: IteratorProtocol, Sequence {
         let mint = querier.mint, maxt = querier.maxt
         var ts: [Int64] = []
         var vs: [Double] = []
-        var sources = 0
         for (bi, b) in querier.blocks.enumerated() {
             let r = b.reader
             // Decode only the chunks that overlap the range (they are in time order).
@@ -115,7 +114,6 @@ public final class SeriesSet: IteratorProtocol, Sequence {
             }
             if bt.isEmpty { continue }
             mergeSamples(&ts, &vs, bt, bv, preferSecond: true)
-            sources += 1
         }
         for f in querier.frozen {
             guard let snap = f.find(ref) else { continue }
@@ -123,7 +121,6 @@ public final class SeriesSet: IteratorProtocol, Sequence {
             var ft: [Int64] = [], fv: [Double] = []
             snap.decode(into: &ft, &fv)
             mergeSamples(&ts, &vs, ft, fv, preferSecond: true)
-            sources += 1
         }
         if let head {
             if labelsOnly { return SeriesData(ref: ref, labels: labels, timestamps: [], values: []) }

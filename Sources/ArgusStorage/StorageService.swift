@@ -4,7 +4,8 @@ import Dispatch
 import ServiceLifecycle
 
 /// Cuts the head into blocks every block period, then compacts and applies retention.
-/// On shutdown it closes the store (the WAL keeps the head's data for the next start).
+/// On shutdown it stops; the owner closes the store after every service that writes has stopped
+/// (the WAL keeps the head's data for the next start).
 public struct StorageService: Service {
     let store: MetricStore
     let logger: Logger
@@ -25,7 +26,6 @@ public struct StorageService: Service {
                 logger.error("periodic head cut failed; data stays in the WAL and the head", metadata: ["error": "\(error)"])
             }
         }
-        store.close()
     }
 }
 

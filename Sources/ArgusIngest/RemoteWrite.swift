@@ -47,12 +47,15 @@ public final class RemoteWriteIngester: @unchecked Sendable {
         let maxTime = now + limits.maxFuture
         try body.withUnsafeBytes { raw in
             var r = ProtoReader(raw)
+            // One lock per request: a reference to the cache (copied only if it is written while
+            // this request still holds it, i.e. when new series arrive concurrently).
+            let cached = cache.withLock { $0 }
             while !r.isAtEnd {
                 let (field, wire) = try r.tag()
                 switch (field, wire) {
                 case (1, .bytes):
                     var ts = try r.message()
-                    try timeSeries(&ts, raw, app, &newKeys, &counts, minTime, maxTime)
+                    try timeSeries(&ts, raw, cached, app, &newKeys, &counts, minTime, maxTime)
                 case (3, .bytes):
                     _ = try r.message()
                     counts.metadata += 1
@@ -75,7 +78,7 @@ public final class RemoteWriteIngester: @unchecked Sendable {
         return counts
     }
 
-    func timeSeries(_ r: inout ProtoReader, _ raw: UnsafeRawBufferPointer, _ app: Appender,
+    func timeSeries(_ r: inout ProtoReader, _ raw: UnsafeRawBufferPointer, _ cached: [[UInt8]: SeriesRef], _ app: Appender,
                     _ newKeys: inout [[UInt8]: SeriesRef], _ counts: inout IngestCounts, _ minTime: Int64, _ maxTime: Int64) throws {
         var key: [UInt8] = []
         var labelRanges: [Range<Int>] = []
@@ -116,9 +119,8 @@ public final class RemoteWriteIngester: @unchecked Sendable {
             counts.reject("native_histogram", histograms, "native histograms are not supported; send classic histograms")
         }
         if samples.isEmpty { return }
-        // One short lock per series (no copy of the shared cache); series new in this request
-        // are published to the cache after it.
-        var ref = newKeys[key] ?? cache.withLock { $0[key] }
+        // Series new in this request are published to the shared cache after it.
+        var ref = cached[key] ?? newKeys[key]
         if ref == nil {
             do {
                 let labels = try decodeLabels(raw, labelRanges)

@@ -2,7 +2,7 @@ SHELL := /bin/bash
 # Two commands for a fresh machine: `make demo` and `make test`.
 SWIFT ?= swift
 
-.PHONY: demo test deps build release bench-storage clean
+.PHONY: demo test deps build release bench bench-storage clean
 
 deps:
 	@./scripts/install-deps.sh
@@ -20,6 +20,11 @@ demo: build
 test: build
 	@./scripts/install-deps.sh test
 	$(SWIFT) test 2>&1 | tee .build/test.log; exit $${PIPESTATUS[0]}
+
+# Argus next to Prometheus and VictoriaMetrics on one dataset; writes docs/comparison.md.
+# Options through BENCH_ARGS, e.g. make bench BENCH_ARGS="--series 2000 --hours 2".
+bench:
+	./scripts/bench.sh $(BENCH_ARGS)
 
 bench-storage: release
 	.build/release/argus-bench storage

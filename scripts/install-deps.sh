@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Argus links to, when missing: libzstd-dev, libsqlite3-dev, libsnappy-dev, zlib1g-dev.
 # With "test": also the packages the tests use as real peers (prometheus, for promtool).
+# With "bench": also the peers of the side-by-side benchmark (prometheus, victoria-metrics).
 set -euo pipefail
 pkgs="libzstd-dev libsqlite3-dev libsnappy-dev zlib1g-dev"
 [ "${1:-}" = "test" ] && pkgs="$pkgs prometheus"
+[ "${1:-}" = "bench" ] && pkgs="$pkgs prometheus victoria-metrics"
 need=()
 for pkg in $pkgs; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")

@@ -4,6 +4,8 @@ import Foundation
 //   argus-bench storage [--series N] [--hours H] [--dir DIR] [--jitter MS]
 //   argus-bench query [--series N] [--hours H] [--runs R]
 //   argus-bench remote-write [--series N] [--hours H] [--batch N] [--concurrency N] [--url URL]
+//   argus-bench compare [--series N] [--hours H] [--batch N] [--concurrency N] [--runs R]
+//                       [--systems argus,prometheus,victoriametrics] [--out FILE] [--timeout S]
 
 let args = Array(CommandLine.arguments.dropFirst())
 switch args.first {
@@ -13,7 +15,15 @@ case "query":
     try await runQueryBench(Array(args.dropFirst()))
 case "remote-write":
     try await runRemoteWriteBench(Array(args.dropFirst()))
+case "compare":
+    do {
+        try await runCompareBench(Array(args.dropFirst()))
+    } catch {
+        benchChildren.killAll()
+        FileHandle.standardError.write(Data("argus-bench compare: \(error)\n".utf8))
+        exit(1)
+    }
 default:
-    FileHandle.standardError.write(Data("usage: argus-bench storage|query|remote-write [options]\n".utf8))
+    FileHandle.standardError.write(Data("usage: argus-bench storage|query|remote-write|compare [options]\n".utf8))
     exit(2)
 }

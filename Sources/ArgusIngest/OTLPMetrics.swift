@@ -49,17 +49,27 @@ public struct OTLPMetricsIngester {
             if !serviceName.isEmpty { base.append(("job", job)) }
             if !instance.isEmpty { base.append(("instance", instance)) }
             var newest: Int64 = 0
-            func add(_ name: String, _ attrs: [OTLPKeyValue], _ extra: [(String, String)], _ t: Int64, _ v: Double) {
+            @discardableResult
+            func add(_ name: String, _ attrs: [OTLPKeyValue], _ extra: [(String, String)], _ t: Int64, _ v: Double) -> SeriesRef? {
                 do {
                     guard t <= maxTime else { throw ArgusError(.badInput, "timestamp \(t) is too far in the future") }
                     guard t >= minTime else { throw ArgusError(.badInput, "timestamp \(t) is before the retention window") }
                     let labels = try makeLabels(name, attrs, base + extra)
-                    try app.append(labels, t, v)
+                    let ref = try app.append(labels, t, v)
                     newest = max(newest, t)
+                    return ref
                 } catch let e as ArgusError {
                     counts.reject(e.code == .limit ? "limit" : "invalid", 1, "\(name): \(e.message)")
                 } catch {
                     counts.reject("invalid", 1, "\(name): \(error)")
+                }
+                return nil
+            }
+            func attach(_ ref: SeriesRef?, _ exemplars: [Opentelemetry_Proto_Metrics_V1_Exemplar], _ t: Int64) {
+                guard let ref else { return }
+                for e in exemplars {
+                    app.appendExemplar(ref: ref, exemplar(e, defaultTime: t))
+                    counts.exemplars += 1
                 }
             }
             func time(_ ns: UInt64) -> Int64 { ns == 0 ? now : Int64(ns / 1_000_000) }
@@ -68,20 +78,29 @@ public struct OTLPMetricsIngester {
                     switch m.data {
                     case .gauge(let g)?:
                         let name = OTLPNaming.metricName(m.name, unit: m.unit, kind: .gauge)
-                        for p in g.dataPoints { add(name, p.attributes, [], time(p.timeUnixNano), value(p)) }
+                        store.metadata.record(name, MetricMetadata(type: "gauge", help: m.description_p, unit: m.unit))
+                        for p in g.dataPoints {
+                            let t = time(p.timeUnixNano)
+                            attach(add(name, p.attributes, [], t, value(p)), p.exemplars, t)
+                        }
                     case .sum(let s)?:
                         if s.aggregationTemporality != .cumulative {
                             counts.reject("delta_temporality", s.dataPoints.count, "\(m.name): delta (or unspecified) temporality is not supported; export cumulative sums")
                             continue
                         }
                         let name = OTLPNaming.metricName(m.name, unit: m.unit, kind: s.isMonotonic ? .counter : .upDownSum)
-                        for p in s.dataPoints { add(name, p.attributes, [], time(p.timeUnixNano), value(p)) }
+                        store.metadata.record(name, MetricMetadata(type: s.isMonotonic ? "counter" : "gauge", help: m.description_p, unit: m.unit))
+                        for p in s.dataPoints {
+                            let t = time(p.timeUnixNano)
+                            attach(add(name, p.attributes, [], t, value(p)), p.exemplars, t)
+                        }
                     case .histogram(let h)?:
                         if h.aggregationTemporality != .cumulative {
                             counts.reject("delta_temporality", h.dataPoints.count, "\(m.name): delta (or unspecified) temporality is not supported; export cumulative histograms")
                             continue
                         }
                         let name = OTLPNaming.metricName(m.name, unit: m.unit, kind: .histogram)
+                        store.metadata.record(name, MetricMetadata(type: "histogram", help: m.description_p, unit: m.unit))
                         for p in h.dataPoints {
                             let t = time(p.timeUnixNano)
                             let stale = p.flags & 1 != 0
@@ -90,17 +109,25 @@ public struct OTLPMetricsIngester {
                                 continue
                             }
                             var cumulative: UInt64 = 0
+                            var bucketRefs: [SeriesRef?] = []
                             for (i, bound) in p.explicitBounds.enumerated() {
                                 cumulative &+= i < p.bucketCounts.count ? p.bucketCounts[i] : 0
-                                add(name + "_bucket", p.attributes, [("le", OTLPNaming.formatFloat(bound))], t, stale ? StaleNaN.value : Double(cumulative))
+                                bucketRefs.append(add(name + "_bucket", p.attributes, [("le", OTLPNaming.formatFloat(bound))], t, stale ? StaleNaN.value : Double(cumulative)))
                             }
-                            add(name + "_bucket", p.attributes, [("le", "+Inf")], t, stale ? StaleNaN.value : Double(p.count))
+                            bucketRefs.append(add(name + "_bucket", p.attributes, [("le", "+Inf")], t, stale ? StaleNaN.value : Double(p.count)))
                             if p.hasSum { add(name + "_sum", p.attributes, [], t, stale ? StaleNaN.value : p.sum) }
                             add(name + "_count", p.attributes, [], t, stale ? StaleNaN.value : Double(p.count))
-                            counts.exemplars += p.exemplars.count
+                            // Each exemplar goes to the first bucket whose bound is >= its value, as
+                            // Prometheus' OTLP translator places them.
+                            for e in p.exemplars {
+                                let v = exemplarValue(e)
+                                let i = p.explicitBounds.firstIndex(where: { v <= $0 }) ?? p.explicitBounds.count
+                                attach(bucketRefs[i], [e], t)
+                            }
                         }
                     case .summary(let s)?:
                         let name = OTLPNaming.metricName(m.name, unit: m.unit, kind: .summary)
+                        store.metadata.record(name, MetricMetadata(type: "summary", help: m.description_p, unit: m.unit))
                         for p in s.dataPoints {
                             let t = time(p.timeUnixNano)
                             let stale = p.flags & 1 != 0
@@ -132,6 +159,31 @@ public struct OTLPMetricsIngester {
             counts.reject(e.code == .outOfOrder ? "out_of_order" : "duplicate_timestamp", result.rejected, e.message)
         }
         return counts
+    }
+
+    func exemplarValue(_ e: Opentelemetry_Proto_Metrics_V1_Exemplar) -> Double {
+        switch e.value {
+        case .asDouble(let d)?: return d
+        case .asInt(let i)?: return Double(i)
+        case nil: return 0
+        }
+    }
+
+    /// An OTLP exemplar as Prometheus keeps it: `trace_id` and `span_id` in lower-case hex plus
+    /// the filtered attributes as labels.
+    func exemplar(_ e: Opentelemetry_Proto_Metrics_V1_Exemplar, defaultTime: Int64) -> Exemplar {
+        var items: [Label] = []
+        for kv in e.filteredAttributes {
+            let n = OTLPNaming.labelName(kv.key)
+            if !n.isEmpty { items.append(Label(n, OTLPValues.string(kv.value))) }
+        }
+        if !e.traceID.isEmpty { items.append(Label("trace_id", lowerHex(e.traceID))) }
+        if !e.spanID.isEmpty { items.append(Label("span_id", lowerHex(e.spanID))) }
+        var seen = Set<String>()
+        items = items.filter { !$0.value.isEmpty && seen.insert($0.name).inserted }
+        items.sort { $0.name < $1.name }
+        let t = e.timeUnixNano == 0 ? defaultTime : Int64(e.timeUnixNano / 1_000_000)
+        return Exemplar(labels: Labels(sorted: items), t: t, v: exemplarValue(e))
     }
 
     func value(_ p: Opentelemetry_Proto_Metrics_V1_NumberDataPoint) -> Double {
@@ -191,4 +243,16 @@ enum OTLPValues {
         default: return string(v)
         }
     }
+}
+
+/// Bytes as lower-case hex (trace and span ids).
+fileprivate func lowerHex(_ bytes: Data) -> String {
+    let digits = Array("0123456789abcdef".utf8)
+    var out = [UInt8]()
+    out.reserveCapacity(bytes.count * 2)
+    for b in bytes {
+        out.append(digits[Int(b >> 4)])
+        out.append(digits[Int(b & 15)])
+    }
+    return String(decoding: out, as: UTF8.self)
 }

@@ -57,7 +57,8 @@ public final class RemoteWriteIngester: @unchecked Sendable {
                     var ts = try r.message()
                     try timeSeries(&ts, raw, cached, app, &newKeys, &counts, minTime, maxTime)
                 case (3, .bytes):
-                    _ = try r.message()
+                    var m = try r.message()
+                    try metadata(&m)
                     counts.metadata += 1
                 default:
                     try r.skip(wire)
@@ -83,6 +84,7 @@ public final class RemoteWriteIngester: @unchecked Sendable {
         var key: [UInt8] = []
         var labelRanges: [Range<Int>] = []
         var samples: [(Int64, Double)] = []
+        var exemplars: [Exemplar] = []
         var histograms = 0
         while !r.isAtEnd {
             let (field, wire) = try r.tag()
@@ -106,8 +108,12 @@ public final class RemoteWriteIngester: @unchecked Sendable {
                 }
                 samples.append((t, v))
             case (3, .bytes):
-                _ = try r.bytesRange()
-                counts.exemplars += 1
+                var e = try r.message()
+                do {
+                    exemplars.append(try exemplar(&e))
+                } catch let err as ArgusError {
+                    counts.reject("invalid_exemplar", 1, err.message)
+                }
             case (4, .bytes):
                 _ = try r.bytesRange()
                 histograms += 1
@@ -144,6 +150,60 @@ public final class RemoteWriteIngester: @unchecked Sendable {
             }
             app.append(ref: ref!, t, v)
         }
+        for e in exemplars {
+            app.appendExemplar(ref: ref!, e)
+            counts.exemplars += 1
+        }
+    }
+
+    /// `prometheus.Exemplar`: labels (1), value (2), timestamp in ms (3).
+    func exemplar(_ r: inout ProtoReader) throws -> Exemplar {
+        var items: [Label] = []
+        var v = 0.0
+        var t: Int64 = 0
+        while !r.isAtEnd {
+            let (f, w) = try r.tag()
+            switch (f, w) {
+            case (1, .bytes):
+                var lr = try r.message()
+                var name = "", value = ""
+                while !lr.isAtEnd {
+                    let (lf, lw) = try lr.tag()
+                    switch (lf, lw) {
+                    case (1, .bytes): name = try lr.string("an exemplar label name")
+                    case (2, .bytes): value = try lr.string("the value of exemplar label \(quoteLabelValue(name))")
+                    default: try lr.skip(lw)
+                    }
+                }
+                guard NameRules.isValidLabelName(name) else { throw ArgusError(.badInput, "invalid exemplar label name \(quoteLabelValue(name))") }
+                if !value.isEmpty { items.append(Label(name, value)) }
+            case (2, .fixed64): v = Double(bitPattern: try r.fixed64())
+            case (3, .varint): t = Int64(bitPattern: try r.varint())
+            default: try r.skip(w)
+            }
+        }
+        items.sort { $0.name < $1.name }
+        for i in items.indices.dropFirst() where items[i].name == items[i - 1].name {
+            throw ArgusError(.badInput, "duplicate exemplar label name \(quoteLabelValue(items[i].name))")
+        }
+        return Exemplar(labels: Labels(sorted: items), t: t, v: v)
+    }
+
+    /// `prometheus.MetricMetadata`: type (1), metric_family_name (2), help (4), unit (5).
+    func metadata(_ r: inout ProtoReader) throws {
+        var type: UInt64 = 0
+        var name = "", help = "", unit = ""
+        while !r.isAtEnd {
+            let (f, w) = try r.tag()
+            switch (f, w) {
+            case (1, .varint): type = try r.varint()
+            case (2, .bytes): name = try r.string("a metric family name")
+            case (4, .bytes): help = try r.string("a metric's help text")
+            case (5, .bytes): unit = try r.string("a metric's unit")
+            default: try r.skip(w)
+            }
+        }
+        store.metadata.record(name, MetricMetadata(type: MetadataStore.typeName(remoteWrite: type), help: help, unit: unit))
     }
 
     func decodeLabels(_ raw: UnsafeRawBufferPointer, _ ranges: [Range<Int>]) throws -> Labels {

@@ -1,4 +1,6 @@
+import Foundation
 import ArgusModel
+import ArgusStorage
 
 /// One parsed sample line of the text exposition format.
 public struct ParsedSample: Sendable {
@@ -39,6 +41,36 @@ public struct TextExpositionParser {
                 if let s = try parseLine(p, start, lineEnd, lineNo) { out.append(s) }
                 start = end + 1
             }
+        }
+        return out
+    }
+
+    /// `# HELP name text`, `# TYPE name type` (and OpenMetrics' `# UNIT name unit`) comments by
+    /// metric family name. Malformed comments are ignored, as Prometheus does.
+    public static func metadata(_ bytes: [UInt8]) -> [String: MetricMetadata] {
+        var out: [String: MetricMetadata] = [:]
+        var start = 0
+        let n = bytes.count
+        while start < n {
+            var end = start
+            while end < n && bytes[end] != 0x0A { end += 1 }
+            if end - start > 7 && bytes[start] == 0x23 {
+                let line = String(decoding: bytes[start..<end], as: UTF8.self)
+                let parts = line.split(separator: " ", maxSplits: 3, omittingEmptySubsequences: true)
+                if parts.count >= 3 && parts[0] == "#" {
+                    let name = String(parts[2])
+                    let rest = parts.count > 3 ? String(parts[3]).trimmingCharacters(in: .whitespacesAndNewlines) : ""
+                    var m = out[name] ?? MetricMetadata(type: "unknown", help: "")
+                    switch parts[1] {
+                    case "HELP": m.help = rest.replacingOccurrences(of: "\\n", with: "\n").replacingOccurrences(of: "\\\\", with: "\\")
+                    case "TYPE": m.type = rest.isEmpty ? "unknown" : rest
+                    case "UNIT": m.unit = rest
+                    default: start = end + 1; continue
+                    }
+                    out[name] = m
+                }
+            }
+            start = end + 1
         }
         return out
     }

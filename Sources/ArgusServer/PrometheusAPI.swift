@@ -24,7 +24,10 @@ struct PrometheusAPI {
         router.get("/api/v1/label/{name}/values") { request, context in
             await respond { try await labelValues(request, name: context.parameters.get("name") ?? "") }
         }
-        router.get("/api/v1/metadata") { _, _ in success("{}") }
+        router.get("/api/v1/metadata") { request, _ in await respond { try metadata(FormParameters(request.uri.query ?? "")) } }
+        for method in [HTTPRequest.Method.get, .post] {
+            router.on("/api/v1/query_exemplars", method: method) { request, _ in await respond { try await queryExemplars(request) } }
+        }
         router.get("/api/v1/status/buildinfo") { _, _ in
             success("{\"version\":\"\(ArgusVersion.current)\",\"revision\":\"\",\"branch\":\"main\",\"buildUser\":\"argus\",\"buildDate\":\"\",\"goVersion\":\"swift\"}")
         }
@@ -126,6 +129,61 @@ extension PrometheusAPI {
                 if seen.insert(s.ref).inserted { out.append(PrometheusAPI.labelsJSON(s.labels)) }
             }
             if let e = set.error { throw e }
+        }
+        return "[" + out.joined(separator: ",") + "]"
+    }
+
+    /// `/api/v1/metadata`: `{"metric":[{"type","help","unit"}]}`, with `metric`, `limit` and
+    /// `limit_per_metric` as in Prometheus.
+    func metadata(_ p: FormParameters) throws -> String {
+        func intParam(_ name: String) throws -> Int {
+            guard let s = p.get(name), !s.isEmpty else { return -1 }
+            guard let n = Int(s) else { throw ArgusError(.badInput, "invalid parameter \"\(name)\": strconv.ParseInt: parsing \(JSON.quoted(s)): invalid syntax") }
+            return n
+        }
+        let limit = try intParam("limit")
+        let perMetric = try intParam("limit_per_metric")
+        let only = p.get("metric")
+        var out: [String] = []
+        for (name, list) in store.metadata.snapshot().sorted(by: { $0.key < $1.key }) {
+            if let only, !only.isEmpty, only != name { continue }
+            if limit >= 0 && out.count >= limit { break }
+            let items = (perMetric > 0 ? Array(list.suffix(perMetric)) : list).map { m in
+                "{\"type\":\(JSON.quoted(m.type)),\"help\":\(JSON.quoted(m.help)),\"unit\":\(JSON.quoted(m.unit))}"
+            }
+            out.append(JSON.quoted(name) + ":[" + items.joined(separator: ",") + "]")
+        }
+        return "{" + out.joined(separator: ",") + "}"
+    }
+
+    /// `/api/v1/query_exemplars`: exemplars of the series the query's selectors match, in
+    /// [start, end], grouped by series as Prometheus returns them.
+    func queryExemplars(_ request: Request) async throws -> String {
+        let p = try await params(request)
+        guard let q = p.get("query"), !q.isEmpty else { throw ArgusError(.badInput, "invalid parameter \"query\": query must not be empty") }
+        let start = try time(p, "start", default: Int64.min / 2)
+        let end = try time(p, "end", default: Int64.max / 2)
+        if end < start { throw ArgusError(.badInput, "invalid parameter \"end\": end timestamp must not be before start timestamp") }
+        let expr: Expr
+        do { expr = try PromQLParser.parse(q) } catch {
+            throw ArgusError(.badInput, "invalid parameter \"query\": \(error)")
+        }
+        var selectors: [[Matcher]] = []
+        expr.walk { e in
+            if case .vectorSelector(let v) = e { selectors.append(v.matchers) }
+        }
+        var seen = Set<SeriesRef>()
+        var out: [String] = []
+        for ms in selectors {
+            for (ref, labels) in store.matchingSeries(ms) where !seen.contains(ref) {
+                let ex = store.exemplars.exemplars(of: ref, mint: start, maxt: end)
+                guard !ex.isEmpty else { continue }
+                seen.insert(ref)
+                let items = ex.map { e in
+                    "{\"labels\":" + PrometheusAPI.labelsJSON(e.labels) + ",\"value\":" + JSON.quoted(PrometheusAPI.value(e.v)) + ",\"timestamp\":" + PrometheusAPI.ts(e.t) + "}"
+                }
+                out.append("{\"seriesLabels\":" + PrometheusAPI.labelsJSON(labels) + ",\"exemplars\":[" + items.joined(separator: ",") + "]}")
+            }
         }
         return "[" + out.joined(separator: ",") + "]"
     }

@@ -10,6 +10,7 @@ public final class Appender {
     var refs: [SeriesRef] = []
     var ts: [Int64] = []
     var vs: [Double] = []
+    var exemplars: [(SeriesRef, Exemplar)] = []
     var finished = false
 
     init(store: MetricStore) { self.store = store }
@@ -27,6 +28,12 @@ public final class Appender {
         refs.append(ref)
         ts.append(t)
         vs.append(v)
+    }
+
+    /// Attaches an exemplar to series `ref`, stored with this commit.
+    public func appendExemplar(ref: SeriesRef, _ e: Exemplar) {
+        precondition(!finished, "an appender is single use")
+        exemplars.append((ref, e))
     }
 
     public func reserve(_ n: Int) {
@@ -48,8 +55,9 @@ public final class Appender {
             refs = []
             ts = []
             vs = []
+            exemplars = []
         }
-        return try store.commit(refs: refs, ts: ts, vs: vs, skipInvalid: skipInvalid)
+        return try store.commit(refs: refs, ts: ts, vs: vs, exemplars: exemplars, skipInvalid: skipInvalid)
     }
 
     public func rollback() {

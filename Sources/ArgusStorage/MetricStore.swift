@@ -41,6 +41,10 @@ public final class MetricStore: @unchecked Sendable {
     let catalog: Catalog
     let wal: WAL
     let blocksDir: String
+    /// The newest exemplars, in memory; logged to the WAL with their samples.
+    public let exemplars: ExemplarStore
+    /// Type, help and unit by metric name, as senders describe them (in memory).
+    public let metadata = MetadataStore()
 
     /// Guards the head, the block list and the frozen heads.
     let lock = Lock()
@@ -79,6 +83,7 @@ public final class MetricStore: @unchecked Sendable {
     public init(options: StorageOptions, logger: Logger = Logger(label: "argus.storage")) throws {
         self.options = options
         self.logger = logger
+        exemplars = ExemplarStore(capacity: options.maxExemplars)
         let dir = options.dataDir
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         blocksDir = dir + "/blocks"
@@ -167,6 +172,18 @@ public final class MetricStore: @unchecked Sendable {
                     s.apply(t, v)
                 }
                 stats.samples += n
+            case WALRecordType.exemplars.rawValue:
+                let n = Int(try r.uvarint())
+                var items: [(SeriesRef, Exemplar)] = []
+                items.reserveCapacity(n)
+                for _ in 0..<n {
+                    let ref = SeriesRef(truncatingIfNeeded: try r.uvarint())
+                    let t = try r.varint()
+                    let v = Double(bitPattern: try r.u64())
+                    let labels = try LabelsCoding.decode(&r)
+                    items.append((ref, Exemplar(labels: labels, t: t, v: v)))
+                }
+                exemplars.add(items)
             default:
                 throw ArgusError(.corrupt, "unknown WAL record type \(type)")
             }
@@ -240,10 +257,11 @@ public final class MetricStore: @unchecked Sendable {
 
     /// Validates, logs and applies a batch; returns once its WAL record is durable.
     /// Throws without storing anything when any sample is invalid.
-    func commit(refs: [SeriesRef], ts: [Int64], vs: [Double], skipInvalid: Bool = false) throws -> CommitResult {
+    func commit(refs: [SeriesRef], ts: [Int64], vs: [Double], exemplars newExemplars: [(SeriesRef, Exemplar)] = [],
+                skipInvalid: Bool = false) throws -> CommitResult {
         let n = refs.count
         var result = CommitResult()
-        if n == 0 { return result }
+        if n == 0 && newExemplars.isEmpty { return result }
         var skip: [Bool] = []
         var record = WAL.recordBuffer(capacity: n * 12 + 64)
         let position: UInt64
@@ -329,18 +347,48 @@ public final class MetricStore: @unchecked Sendable {
                 _ = try wal.append(&sr)
                 unlogged.removeAll()
             }
-            record.u8(WALRecordType.samples.rawValue)
             let kept = n - result.duplicates - result.rejected
-            if kept == 0 { return result }
-            record.uvarint(UInt64(kept))
-            let base = ts[0]
-            record.varint(base)
-            for i in 0..<n where skip.isEmpty || !skip[i] {
-                record.uvarint(UInt64(refs[i]))
-                record.varint(ts[i] &- base)
-                record.u64(vs[i].bitPattern)
+            // Exemplars: those Prometheus would refuse are counted and left out.
+            var acceptedExemplars: [(SeriesRef, Exemplar)] = []
+            for (ref, e) in newExemplars {
+                guard Int(ref) < series.count, series[Int(ref)] != nil else { continue }
+                let verdict = exemplars.check(ref, e)
+                if case .ok = verdict {
+                    acceptedExemplars.append((ref, e))
+                } else {
+                    exemplars.count(verdict)
+                    if case .invalid = verdict { result.rejectedExemplars += 1 }
+                }
             }
-            position = try wal.append(&record)
+            if kept == 0 && acceptedExemplars.isEmpty { return result }
+            var pos: UInt64 = 0
+            if kept > 0 {
+                record.u8(WALRecordType.samples.rawValue)
+                record.uvarint(UInt64(kept))
+                let base = ts[0]
+                record.varint(base)
+                for i in 0..<n where skip.isEmpty || !skip[i] {
+                    record.uvarint(UInt64(refs[i]))
+                    record.varint(ts[i] &- base)
+                    record.u64(vs[i].bitPattern)
+                }
+                pos = try wal.append(&record)
+            }
+            if !acceptedExemplars.isEmpty {
+                var er = WAL.recordBuffer(capacity: acceptedExemplars.count * 64)
+                er.u8(WALRecordType.exemplars.rawValue)
+                er.uvarint(UInt64(acceptedExemplars.count))
+                for (ref, e) in acceptedExemplars {
+                    er.uvarint(UInt64(ref))
+                    er.varint(e.t)
+                    er.u64(e.v.bitPattern)
+                    LabelsCoding.encode(e.labels, into: &er)
+                }
+                pos = try wal.append(&er)
+                exemplars.add(acceptedExemplars)
+                result.exemplars = acceptedExemplars.count
+            }
+            position = pos
             for i in 0..<n where skip.isEmpty || !skip[i] {
                 unowned(unsafe) let s = series[Int(refs[i])]!
                 s.apply(ts[i], vs[i])
@@ -367,6 +415,13 @@ public final class MetricStore: @unchecked Sendable {
     }
 
     // MARK: reading
+
+    /// Refs and labels of the series matching every matcher (head index; no samples read).
+    public func matchingSeries(_ matchers: [Matcher]) -> [(SeriesRef, Labels)] {
+        lock.withLock {
+            postings.select(matchers) { series.compactMap { $0?.ref } }.map { ($0, series[Int($0)]!.labels) }
+        }
+    }
 
     /// A querier over [mint, maxt] (milliseconds, inclusive).
     public func querier(mint: Int64, maxt: Int64) -> Querier {
@@ -440,6 +495,9 @@ public struct CommitResult: Sendable {
     /// Samples skipped as invalid (only with `skipInvalid`), and the first reason.
     public var rejected = 0
     public var firstError: ArgusError?
+    /// Exemplars stored, and those refused as invalid (too many label characters).
+    public var exemplars = 0
+    public var rejectedExemplars = 0
     public init() {}
 }
 
@@ -449,4 +507,6 @@ enum WALRecordType: UInt8 {
     case series = 1
     /// count, base time (varint), then per sample: ref (uvarint), time - base (varint), value bits (u64).
     case samples = 2
+    /// count, then per exemplar: ref (uvarint), time (varint), value bits (u64), labels.
+    case exemplars = 3
 }

@@ -14,6 +14,8 @@ public struct StorageOptions: Sendable {
     public var maxSeries = 0
     /// Most series one metric name may have (0: no limit).
     public var maxSeriesPerMetric = 0
+    /// Size of the exemplar buffer (newest exemplars of all series); 0 keeps none.
+    public var maxExemplars = 100_000
     public var flushZstdLevel: Int32 = 3
     public var compactZstdLevel: Int32 = 9
 

@@ -135,7 +135,10 @@ public struct Scraper: Service {
                 let body = try await resp.body.collect(upTo: Scraper.maxBody)
                 let ct = resp.headers.first(name: "content-type")?.lowercased() ?? ""
                 let format: TextExpositionParser.Format = ct.hasPrefix("application/openmetrics-text") ? .openMetrics : .prometheusText
-                return try TextExpositionParser(format: format).parse(Array(body.readableBytesView))
+                let bytes = Array(body.readableBytesView)
+                let parsed = try TextExpositionParser(format: format).parse(bytes)
+                for (name, m) in TextExpositionParser.metadata(bytes) { store.metadata.record(name, m) }
+                return parsed
             }
             group.addTask {
                 try await Task.sleep(for: .milliseconds(timeout))

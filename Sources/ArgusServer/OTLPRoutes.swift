@@ -64,8 +64,9 @@ struct OTLPRoutes {
         router.post("/loki/api/v1/push") { request, _ -> Response in
             do {
                 let ct = request.headers[.contentType]?.lowercased() ?? "application/json"
-                guard ct.hasPrefix("application/json") else {
-                    throw ArgusError(.badInput, "unsupported Content-Type \"\(ct)\": Argus takes Loki pushes as application/json (the snappy protobuf form is not supported yet)")
+                let isProtobuf = ct.hasPrefix("application/x-protobuf")
+                guard ct.hasPrefix("application/json") || isProtobuf else {
+                    throw ArgusError(.badInput, "unsupported Content-Type \"\(ct)\": Loki pushes are application/json or snappy-compressed application/x-protobuf")
                 }
                 var req = request
                 let buffer = try await req.collectBody(upTo: options.maxBodyBytes)
@@ -73,7 +74,9 @@ struct OTLPRoutes {
                 if let enc = request.headers[.contentEncoding]?.lowercased(), enc == "gzip" || enc == "deflate" {
                     bytes = try Gzip.decompress(bytes, limit: options.maxBodyBytes)
                 }
-                let (logs, _) = try LokiPush.decodeJSON(bytes, now: TimeUtil.nowMillis())
+                let (logs, _) = isProtobuf
+                    ? try LokiPush.decodeProtobuf(try Snappy.decompress(bytes, limit: options.maxBodyBytes * 8), now: TimeUtil.nowMillis())
+                    : try LokiPush.decodeJSON(bytes, now: TimeUtil.nowMillis())
                 let counts = try await runBlocking { try signals.ingest(logs) }
                 monitoring.record(counts, protocol: "loki", signal: "logs")
                 if let first = counts.firstError { throw ArgusError(.badInput, first) }

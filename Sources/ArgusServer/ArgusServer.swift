@@ -3,6 +3,7 @@ import ArgusModel
 import ArgusQuery
 import ArgusStorage
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
@@ -67,11 +68,29 @@ public struct ArgusServer {
                 guard encoding == "snappy" else {
                     throw ArgusError(.badInput, "unsupported Content-Encoding \"\(encoding)\": remote write bodies are snappy-compressed")
                 }
-                if let v = request.headers.first(where: { $0.name.canonicalName == "x-prometheus-remote-write-version" })?.value, v.hasPrefix("2.") {
-                    throw ArgusError(.badInput, "remote write 2.0 is not supported yet; send remote write 1.0 (prometheus.WriteRequest)")
+                // The protobuf message is named by the Content-Type's proto parameter (remote write 2.0).
+                let ct = (request.headers[.contentType] ?? "application/x-protobuf").lowercased().replacingOccurrences(of: " ", with: "")
+                var proto = "prometheus.writerequest"
+                if let r = ct.range(of: "proto=") { proto = String(ct[r.upperBound...].prefix { $0 != ";" }) }
+                guard ct.hasPrefix("application/x-protobuf"), proto == "prometheus.writerequest" || proto == "io.prometheus.write.v2.request" else {
+                    return HTTPErrors.text(HTTPError(.unsupportedMediaType, message: "unsupported Content-Type \"\(ct)\": send application/x-protobuf with proto=prometheus.WriteRequest (1.0) or proto=io.prometheus.write.v2.Request (2.0)"))
                 }
                 bytes = try Snappy.decompress(bytes, limit: options.maxBodyBytes * 8)
                 let body = bytes
+                if proto == "io.prometheus.write.v2.request" {
+                    let (counts, written) = try await runBlocking { try remoteWrite.ingestV2(body, now: TimeUtil.nowMillis()) }
+                    monitoring.record(counts, protocol: "remote_write", signal: "metrics")
+                    var headers = HTTPFields()
+                    headers[HTTPField.Name("X-Prometheus-Remote-Write-Samples-Written")!] = String(written.samples)
+                    headers[HTTPField.Name("X-Prometheus-Remote-Write-Histograms-Written")!] = String(written.histograms)
+                    headers[HTTPField.Name("X-Prometheus-Remote-Write-Exemplars-Written")!] = String(written.exemplars)
+                    if let first = counts.firstError {
+                        var r = HTTPErrors.text(ArgusError(.badInput, "\(counts.rejectedTotal) of the request's items were rejected (the rest were stored); first: \(first)"))
+                        for f in headers { r.headers.append(f) }
+                        return r
+                    }
+                    return Response(status: .noContent, headers: headers)
+                }
                 let counts = try await runBlocking { try remoteWrite.ingest(body, now: TimeUtil.nowMillis()) }
                 monitoring.record(counts, protocol: "remote_write", signal: "metrics")
                 if let first = counts.firstError {

@@ -145,7 +145,8 @@ func processCPUSeconds(_ pid: Int32) -> Double {
 final class Counter: @unchecked Sendable {
     private let lock = NSLock()
     private var n = 0
-    func increment() -> Int { lock.withLock { n += 1; return n } }
+    func increment() -> Int { add(1) }
+    func add(_ d: Int) -> Int { lock.withLock { n += d; return n } }
     var value: Int { lock.withLock { n } }
 }
 

@@ -31,7 +31,10 @@ public struct ArgusServer {
         let router = Router()
         let monitoring = self.monitoring
         router.middlewares.add(RequestMetricsMiddleware(registry: monitoring.registry))
-        router.middlewares.add(IngestGateMiddleware(gate: IngestGate(maxBytes: options.maxInflightBytes), monitoring: monitoring))
+        router.middlewares.add(IngestGateMiddleware(gate: IngestGate(maxBytes: options.maxInflightBytes, memoryBudget: options.memoryBudget, onPressure: { [store, logger] in
+            logger.warning("resident memory is over 90% of --memory.budget: refusing ingest and cutting the head into blocks early")
+            Task.detached { _ = try? await runBlocking { try store.flush() } }
+        }), monitoring: monitoring))
         router.get("/metrics") { _, _ -> Response in
             var buf = ByteBuffer()
             buf.writeString(monitoring.registry.render())

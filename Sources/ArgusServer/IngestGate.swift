@@ -1,3 +1,4 @@
+import Foundation
 import ArgusModel
 import Hummingbird
 import NIOCore
@@ -8,9 +9,59 @@ import NIOCore
 /// so a producer sending more than Argus can sustain is slowed down instead of filling memory.
 final class IngestGate: @unchecked Sendable {
     let maxBytes: Int
+    /// Resident memory above which ingest is refused (0: no budget). Refusing starts at 90% so
+    /// the requests already in flight fit under it.
+    let memoryBudget: Int
     private let state = LockedBox(0)
+    private let rss = LockedBox((bytes: 0, at: UInt64(0)))
 
-    init(maxBytes: Int) { self.maxBytes = maxBytes }
+    /// Called (at most every 30 s) when memory is over budget: the server cuts the head into
+    /// blocks early, so memory held by recent data is released and ingest can resume.
+    let onPressure: @Sendable () -> Void
+    private let lastPressure = LockedBox(UInt64(0))
+
+    init(maxBytes: Int, memoryBudget: Int = 0, onPressure: @escaping @Sendable () -> Void = {}) {
+        self.maxBytes = maxBytes
+        self.memoryBudget = memoryBudget
+        self.onPressure = onPressure
+    }
+
+    func pressure() {
+        let now = TimeUtil.monotonicNanos()
+        let fire = lastPressure.withLock { t -> Bool in
+            if t != 0 && now &- t < 30_000_000_000 { return false }
+            t = now
+            return true
+        }
+        if fire { onPressure() }
+    }
+
+    /// Whether resident memory is over 90% of the budget; /proc is read at most every 50 ms.
+    func overMemoryBudget() -> Bool {
+        guard memoryBudget > 0 else { return false }
+        let now = TimeUtil.monotonicNanos()
+        let current = rss.withLock { r -> Int in
+            if now &- r.at > 50_000_000 {
+                r.bytes = IngestGate.residentBytes()
+                r.at = now
+            }
+            return r.bytes
+        }
+        return current > memoryBudget / 10 * 9
+    }
+
+    /// Resident set size of this process, from /proc/self/statm.
+    static func residentBytes() -> Int {
+        let fd = open("/proc/self/statm", O_RDONLY)
+        guard fd >= 0 else { return 0 }
+        defer { close(fd) }
+        var buf = [UInt8](repeating: 0, count: 128)
+        let n = read(fd, &buf, buf.count)
+        guard n > 0 else { return 0 }
+        let fields = buf[0..<n].split(separator: 0x20)
+        guard fields.count > 1, let pages = Int(String(decoding: fields[1], as: UTF8.self)) else { return 0 }
+        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
 
     func tryAcquire(_ n: Int) -> Bool {
         state.withLock { inflight in
@@ -38,6 +89,13 @@ struct IngestGateMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         }
         let n = request.headers[.contentLength].flatMap { Int($0) } ?? 64 * 1024
+        if gate.overMemoryBudget() {
+            gate.pressure()
+            monitoring.rejectRequest(protocol: IngestGateMiddleware.protocolName(request.uri.path), signal: "any", reason: "memory_budget")
+            var buf = ByteBuffer()
+            buf.writeString("ingest is paused: resident memory is over 90% of the memory budget of \(gate.memoryBudget) bytes (--memory.budget); retry later\n")
+            return Response(status: .serviceUnavailable, headers: [.retryAfter: "1", .contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: buf))
+        }
         guard gate.tryAcquire(n) else {
             monitoring.rejectRequest(protocol: IngestGateMiddleware.protocolName(request.uri.path), signal: "any", reason: "overloaded")
             var buf = ByteBuffer()

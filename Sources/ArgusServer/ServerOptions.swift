@@ -8,6 +8,8 @@ public struct ServerOptions: Sendable {
     public var maxBodyBytes = 20 << 20
     /// Request bodies that may be in flight on ingest paths before they get 503 + Retry-After.
     public var maxInflightBytes = 256 << 20
+    /// Resident memory budget in bytes (0: none); over 90% of it ingest answers 503 + Retry-After.
+    public var memoryBudget = 0
     public var ingestLimits = IngestLimits()
 
     public init() {}

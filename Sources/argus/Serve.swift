@@ -70,6 +70,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("ingest.max-inflight-bytes"), help: "Request bytes that may be in flight on ingest paths; more get 503 with Retry-After.")
     var maxInflight = "256MiB"
 
+    @Option(name: .customLong("memory.budget"), help: "Resident memory budget (e.g. 2GiB); over 90% of it ingest answers 503 with Retry-After while queries go on. 0: no budget.")
+    var memoryBudget = "0"
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel = "info"
 
@@ -105,6 +108,8 @@ struct Serve: AsyncParsableCommand {
         server.maxBodyBytes = Int(mb)
         guard let mi = parseBytes(maxInflight), mi > 0 else { throw ValidationError("--ingest.max-inflight-bytes: cannot read \"\(maxInflight)\" as a size") }
         server.maxInflightBytes = Int(mi)
+        guard let budget = parseBytes(memoryBudget) else { throw ValidationError("--memory.budget: cannot read \"\(memoryBudget)\" as a size such as 2GiB") }
+        server.memoryBudget = Int(budget)
         server.ingestLimits.maxLabelsPerSeries = maxLabels
         server.ingestLimits.maxLabelNameLength = maxLabelNameLength
         server.ingestLimits.maxLabelValueLength = maxLabelValueLength

@@ -145,6 +145,10 @@ public struct MetricBlockWriter {
 /// Reads a metric block: the index is decoded at open, granules are decompressed on demand.
 public final class MetricBlockReader: @unchecked Sendable {
     public let dir: String
+    /// Identifies this reader's granules in the shared cache (never reused).
+    let cacheID = GranuleCache.nextReaderID()
+
+    deinit { GranuleCache.shared.drop(cacheID) }
     let tsMap: MappedFile
     let valMap: MappedFile
     let tsBody: UnsafeRawBufferPointer
@@ -269,12 +273,18 @@ public final class MetricBlockReader: @unchecked Sendable {
     public func decode(series i: Int, cursor: inout Cursor, ts: inout [Int64], vs: inout [Double]) throws {
         let g = Int(granuleOf[i])
         if cursor.granule != g {
-            let gr = granules[g]
-            do {
-                cursor.ts = try Zstd.decompress(UnsafeRawBufferPointer(rebasing: tsMap.bytes[gr.tsOff..<(gr.tsOff + gr.tsLen)]), size: gr.tsRaw)
-                cursor.vals = try Zstd.decompress(UnsafeRawBufferPointer(rebasing: valMap.bytes[gr.valOff..<(gr.valOff + gr.valLen)]), size: gr.valRaw)
-            } catch {
-                throw ColumnarError.corrupt("\(dir): granule \(g): \(error)")
+            if let hit = GranuleCache.shared.get(cacheID, g) {
+                cursor.ts = hit.ts
+                cursor.vals = hit.vals
+            } else {
+                let gr = granules[g]
+                do {
+                    cursor.ts = try Zstd.decompress(UnsafeRawBufferPointer(rebasing: tsMap.bytes[gr.tsOff..<(gr.tsOff + gr.tsLen)]), size: gr.tsRaw)
+                    cursor.vals = try Zstd.decompress(UnsafeRawBufferPointer(rebasing: valMap.bytes[gr.valOff..<(gr.valOff + gr.valLen)]), size: gr.valRaw)
+                } catch {
+                    throw ColumnarError.corrupt("\(dir): granule \(g): \(error)")
+                }
+                GranuleCache.shared.put(cacheID, g, ts: cursor.ts, vals: cursor.vals)
             }
             cursor.granule = g
         }

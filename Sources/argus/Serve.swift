@@ -1,4 +1,5 @@
 import ArgumentParser
+import ArgusColumnar
 import ArgusIngest
 import ArgusModel
 import ArgusQuery
@@ -70,6 +71,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("ingest.max-inflight-bytes"), help: "Request bytes that may be in flight on ingest paths; more get 503 with Retry-After.")
     var maxInflight = "256MiB"
 
+    @Option(name: .customLong("storage.cache-size"), help: "Memory for decompressed block data shared by queries (e.g. 256MiB; 0 turns the cache off).")
+    var cacheSize = "256MiB"
+
     @Option(name: .customLong("memory.budget"), help: "Resident memory budget (e.g. 2GiB); over 90% of it ingest answers 503 with Retry-After while queries go on. 0: no budget.")
     var memoryBudget = "0"
 
@@ -110,6 +114,8 @@ struct Serve: AsyncParsableCommand {
         server.maxInflightBytes = Int(mi)
         guard let budget = parseBytes(memoryBudget) else { throw ValidationError("--memory.budget: cannot read \"\(memoryBudget)\" as a size such as 2GiB") }
         server.memoryBudget = Int(budget)
+        guard let cache = parseBytes(cacheSize) else { throw ValidationError("--storage.cache-size: cannot read \"\(cacheSize)\" as a size such as 256MiB") }
+        GranuleCache.shared.capacityBytes = Int(cache)
         server.ingestLimits.maxLabelsPerSeries = maxLabels
         server.ingestLimits.maxLabelNameLength = maxLabelNameLength
         server.ingestLimits.maxLabelValueLength = maxLabelValueLength

@@ -93,7 +93,7 @@ func runOverloadBench(_ args: [String]) async throws {
     var budget: Int64 = 1 << 30
     var factor = 5.0
     var seconds = 30.0
-    var inflight = "64MiB"
+    var inflight = "16MiB"
     var i = 0
     while i < args.count {
         let v = i + 1 < args.count ? args[i + 1] : ""
@@ -144,7 +144,11 @@ func runOverloadBench(_ args: [String]) async throws {
         let c = counter
         return templates[shard].render(t: t0 + Int64(step) * 15_000) { c + Double($0 % 7) }
     }
-    let client = HTTPClient.shared
+    // Enough connections that the server, not the client's pool, is what pushes back.
+    var config = HTTPClient.Configuration()
+    config.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 600)
+    let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
+    defer { try? client.syncShutdown() }
     let url = base + "/api/v1/write"
     @Sendable func send(_ body: [UInt8]) async -> Int {
         var req = HTTPClientRequest(url: url)

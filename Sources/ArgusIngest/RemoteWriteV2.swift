@@ -18,7 +18,7 @@ extension RemoteWriteIngester {
         let app = store.appender()
         let minTime = store.minAcceptedTime
         let maxTime = now + limits.maxFuture
-        var newKeys: [[UInt8]: SeriesRef] = [:]
+        var newKeys: [LabelKey: SeriesRef] = [:]
         try body.withUnsafeBytes { raw in
             // The symbols first (the spec does not order the fields).
             var symbols: [Range<Int>] = []
@@ -155,7 +155,7 @@ extension RemoteWriteIngester {
                     counts.reject("invalid_labels", max(samples.count, 1), "timeseries[\(index)]: \(e.message)")
                     continue
                 }
-                var ref = cached[key] ?? newKeys[key]
+                var ref = cached[LabelKey(key)] ?? newKeys[LabelKey(key)]
                 var metricName = ""
                 if ref == nil || meta != nil {
                     for (n, v) in ranges where text(n) == Labels.metricName { metricName = text(v) }
@@ -178,7 +178,7 @@ extension RemoteWriteIngester {
                             items.append(Label(name, value))
                         }
                         let newRef = try store.seriesRef(for: try LabelRules.makeLabels(items))
-                        newKeys[key] = newRef
+                        newKeys[LabelKey(key)] = newRef
                         counts.series += 1
                         ref = newRef
                     } catch let e as ArgusError {

@@ -47,7 +47,7 @@ public struct LoadGenerator: Service {
                         env.logger.info("checkout burst")
                         for _ in 0..<6 { group.addTask { await self.checkoutOnly() } }
                     }
-                    try? await Task.sleep(for: .milliseconds(200)).cancelOnGracefulShutdown()
+                    try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(200)) }
                     continue
                 }
                 let rate = scenario == .spike ? options.rate * 5 : options.rate
@@ -64,7 +64,7 @@ public struct LoadGenerator: Service {
                 } else {
                     Counter(label: ShopMetrics.loadgenRequests, dimensions: [("service", env.name), ("step", "journey"), ("outcome", "skipped")]).increment()
                 }
-                try? await Task.sleep(for: .milliseconds(Int(1000 / max(rate, 0.01)))).cancelOnGracefulShutdown()
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(Int(1000 / max(rate, 0.01)))) }
             }
         }
         env.logger.notice("load generator stopped")

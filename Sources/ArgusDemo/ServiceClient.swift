@@ -4,6 +4,7 @@ import Instrumentation
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOFoundationCompat
 import Tracing
 
 /// A failed call to another service: the peer's status (0 when there was no answer) and why.
@@ -71,7 +72,9 @@ public struct ServiceClient: Sendable {
             }
             span.attributes["http.response.status_code"] = status
             guard (200..<300).contains(status) else {
-                let text = String(decoding: data.prefix(300), as: UTF8.self)
+                // Hummingbird's error body is {"error":{"message":"..."}}: pass the message on.
+                let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+                let text = (obj?["error"] as? [String: Any])?["message"] as? String ?? String(decoding: data.prefix(300), as: UTF8.self)
                 let err = PeerError(service: service, status: status, message: text, isTimeout: false)
                 if status >= 500 { span.setStatus(SpanStatus(code: .error, message: "HTTP \(status)")) }
                 span.recordError(err)

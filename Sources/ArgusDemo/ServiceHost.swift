@@ -1,7 +1,9 @@
 import ArgusModel
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
+import CoreMetrics
 import Metrics
 import NIOCore
 import ServiceLifecycle
@@ -93,7 +95,7 @@ struct ParentWatch: Service {
     func run() async throws {
         let parent = getppid()
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            try? await Task.sleep(for: .milliseconds(500)).cancelOnGracefulShutdown()
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(500)) }
             if getppid() != parent {
                 logger.warning("parent process \(parent) is gone: stopping")
                 return
@@ -155,7 +157,7 @@ struct ShopMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
             if let peer = error as? PeerError {
                 if (400..<500).contains(peer.status) || peer.status == 503 {
                     // The caller's mistake, or "unavailable": passed on as it came.
-                    mapped = HTTPError(HTTPResponse.Status(code: peer.status), message: peer.description)
+                    mapped = HTTPError(HTTPResponse.Status(code: peer.status, reasonPhrase: peer.status == 503 ? "Service Unavailable" : "Client Error"), message: peer.description)
                 } else {
                     mapped = HTTPError(peer.isTimeout ? .gatewayTimeout : .badGateway, message: peer.description)
                 }
@@ -172,7 +174,7 @@ struct ShopMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
         let elapsed = TimeUtil.monotonicNanos() - started
         let dims = [("service", service), ("route", route), ("method", method), ("status", String(status))]
         Counter(label: ShopMetrics.requests, dimensions: dims).increment()
-        Timer(label: ShopMetrics.requestDuration, dimensions: dims + [("unit", "s")]).recordNanoseconds(Int64(elapsed))
+        CoreMetrics.Timer(label: ShopMetrics.requestDuration, dimensions: dims + [("unit", "s")]).recordNanoseconds(Int64(elapsed))
         let md: Logger.Metadata = ["route": "\(route)", "method": "\(method)", "status": "\(status)",
                                    "duration_ms": "\(String(format: "%.1f", Double(elapsed) / 1e6))"]
         if let error {

@@ -52,12 +52,18 @@ public final class Supervisor: @unchecked Sendable {
 
     /// Runs until a signal arrives; returns the exit status.
     public func run() throws -> Int32 {
-        signal(SIGINT, SIG_IGN)
-        signal(SIGTERM, SIG_IGN)
+        // A handler, not SIG_IGN: an ignored signal stays ignored in the children across exec,
+        // and they would not stop on SIGTERM; a caught one is reset to the default there.
+        signal(SIGINT) { _ in }
+        signal(SIGTERM) { _ in }
         let stop = DispatchSemaphore(value: 0)
         let sources = [SIGINT, SIGTERM].map { sig -> DispatchSourceSignal in
             let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            s.setEventHandler { stop.signal() }
+            s.setEventHandler { [weak self] in
+                // Ctrl-C reaches the children too (same process group): their exits are expected now.
+                if let self { self.lock.withLock { self.stopping = true } }
+                stop.signal()
+            }
             s.resume()
             return s
         }

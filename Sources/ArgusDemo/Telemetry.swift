@@ -51,6 +51,13 @@ public enum Telemetry {
         config.traces.otlpExporter.protocol = .httpProtobuf
         config.traces.batchSpanProcessor.scheduleDelay = options.batchDelay
         config.propagators = [.traceContext]
+        // Short export deadlines: a process stopping while the collector is away ends in seconds.
+        config.metrics.exportTimeout = .seconds(2)
+        config.metrics.otlpExporter.timeout = .seconds(2)
+        config.logs.batchLogRecordProcessor.exportTimeout = .seconds(2)
+        config.logs.otlpExporter.timeout = .seconds(2)
+        config.traces.batchSpanProcessor.exportTimeout = .seconds(2)
+        config.traces.otlpExporter.timeout = .seconds(2)
 
         let (metricsFactory, metricsService) = try OTel.makeMetricsBackend(configuration: config)
         let (logFactory, logsService) = try OTel.makeLoggingBackend(configuration: config)
@@ -60,7 +67,7 @@ public enum Telemetry {
         MetricsSystem.bootstrap(MultiplexMetricsHandler(factories: [metricsFactory, RegistryMetricsFactory(registry: registry)]))
         let level = options.logLevel
         let toStderr = options.stderrLogs
-        LoggingSystem.bootstrap({ label, _ in
+        LoggingSystem.bootstrap({ label, _ -> any LogHandler in
             var otel = TraceContextLogHandler(wrapping: logFactory(label), provider: traceMetadata)
             otel.logLevel = level
             guard toStderr else { return otel }

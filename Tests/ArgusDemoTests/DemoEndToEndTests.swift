@@ -133,6 +133,14 @@ func hex(_ bytes: Data) -> String { bytes.map { String(format: "%02x", $0) }.joi
         let traceID = checkout.headers["x-trace-id"] ?? ""
         #expect(traceID.count == 32, "no x-trace-id on the checkout answer")
 
+        // Bad input gets a 4xx with a reason.
+        let badScenario = try gateway.request("POST", "/admin/scenario/meteor-strike")
+        #expect(badScenario.status == 400 && badScenario.text.contains("unknown scenario"), "\(badScenario.status) \(badScenario.text)")
+        let badJSON = try gateway.request("POST", "/api/checkout", body: Array("{not json".utf8), headers: auth)
+        #expect(badJSON.status == 400, "\(badJSON.status) \(badJSON.text)")
+        let badProduct = try gateway.request("GET", "/api/products/999", headers: auth)
+        #expect(badProduct.status == 404 && badProduct.text.contains("no product 999"), "\(badProduct.status) \(badProduct.text)")
+
         // Request-rate series for every service (the load generator drives them all).
         let rates = try waitFor(server, "sum by (service) (rate(http_server_requests_total[30s]))") { r in
             Set(r.filter { $0.1 > 0 }.compactMap { $0.0["service"] }).isSuperset(of: expected.subtracting(["loadgen"]))
@@ -222,5 +230,38 @@ func hex(_ bytes: Data) -> String { bytes.map { String(format: "%02x", $0) }.joi
             }
         }
         #expect(logServices.isSuperset(of: ["gateway", "orders", "payments", "inventory"]), "services that logged the checkout: \(logServices.sorted())")
+    }
+}
+
+@Suite struct DemoCommandLineTests {
+    func run(_ args: [String]) throws -> (status: Int32, output: String) {
+        guard FileManager.default.isExecutableFile(atPath: DemoShopProcess.binary) else {
+            throw TestError("\(DemoShopProcess.binary) is missing: run `swift build` before the demo tests")
+        }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: DemoShopProcess.binary)
+        p.arguments = args
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = out
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    @Test func badArgumentsExitNonZeroWithAReason() throws {
+        let unknown = try run(["scenario", "meteor-strike", "--registry", "/nonexistent/registry.json"])
+        #expect(unknown.status != 0)
+        #expect(unknown.output.contains("unknown scenario \"meteor-strike\""), "\(unknown.output)")
+        let noRegistry = try run(["scenario", "steady", "--registry", "/nonexistent/registry.json"])
+        #expect(noRegistry.status != 0)
+        #expect(noRegistry.output.contains("cannot read the registry file"), "\(noRegistry.output)")
+        let badPeer = try run(["bank", "--peer", "payments"])
+        #expect(badPeer.status != 0)
+        #expect(badPeer.output.contains("NAME=URL"), "\(badPeer.output)")
+        let loadgen = try run(["loadgen"])
+        #expect(loadgen.status != 0)
+        #expect(loadgen.output.contains("gateway"), "\(loadgen.output)")
     }
 }

@@ -87,7 +87,7 @@ public enum NotificationsService {
         let pool: FunctionPool
         func run() async throws {
             while !Task.isShuttingDownGracefully && !Task.isCancelled {
-                try? await Task.sleep(for: .milliseconds(250)).cancelOnGracefulShutdown()
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(250)) }
                 await pool.reap()
             }
         }

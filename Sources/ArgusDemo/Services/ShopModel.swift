@@ -128,3 +128,8 @@ public enum Assortment {
         return names.enumerated().map { Product(id: $0.offset + 1, name: $0.element.0, category: $0.element.1, price: $0.element.2) }
     }()
 }
+
+extension HTTPResponse.Status {
+    /// 402: a declined card.
+    static let paymentRequired = HTTPResponse.Status(code: 402, reasonPhrase: "Payment Required")
+}

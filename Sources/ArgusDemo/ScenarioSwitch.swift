@@ -7,7 +7,7 @@ import NIOFoundationCompat
 /// generator) the new scenario through `POST /admin/scenario/NAME`.
 public enum ScenarioSwitch {
     /// One line per process: name and what it answered (or why it could not be reached).
-    public static func broadcast(_ scenario: Scenario, registry: ServiceRegistry, http: HTTPClient = .shared) async -> [(service: String, ok: Bool, detail: String)] {
+    public static func broadcast(_ scenario: Scenario, registry: ServiceRegistry, http: HTTPClient = ServiceClient.http) async -> [(service: String, ok: Bool, detail: String)] {
         var out: [(String, Bool, String)] = []
         for (name, base) in registry.services.sorted(by: { $0.key < $1.key }) {
             var req = HTTPClientRequest(url: base + "/admin/scenario/" + scenario.rawValue)

@@ -26,7 +26,16 @@ public struct ServiceClient: Sendable {
     public let registry: ServiceRegistry
     let http: HTTPClient
 
-    public init(registry: ServiceRegistry, http: HTTPClient = .shared) {
+    /// One client per process, with AsyncHTTPClient's own tracing off: it would add a second
+    /// `traceparent` header next to ours, and a server reading the two joined finds neither valid.
+    public static let http: HTTPClient = {
+        var config = HTTPClient.Configuration()
+        config.tracing.tracer = nil
+        config.timeout.connect = .seconds(2)
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
+    }()
+
+    public init(registry: ServiceRegistry, http: HTTPClient = ServiceClient.http) {
         self.registry = registry
         self.http = http
     }

@@ -179,8 +179,9 @@ struct Notifications: AsyncParsableCommand {
         o.keepWarm = .milliseconds(try parseDuration(keepWarm, "--keep-warm"))
         let options = try common.hostOptions()
         let holder = ReaperHolder()
+        let fixed = o
         try await ServiceHost.run(name: "notifications", options: options, extraServices: { env in
-            let made = NotificationsService.make(env: env, options: o)
+            let made = NotificationsService.make(env: env, options: fixed)
             holder.routes = made.routes
             return [made.reaper]
         }) { r, _ in holder.routes?(r) }
@@ -219,7 +220,8 @@ struct Loadgen: AsyncParsableCommand {
         guard options.registry.url(of: "gateway") != nil else {
             throw ValidationError("the load generator needs the gateway's address: --registry FILE or --peer gateway=URL")
         }
-        try await ServiceHost.run(name: "loadgen", options: options, extraServices: { env in [LoadGenerator(env: env, options: o)] }) { _, _ in }
+        let fixed = o
+        try await ServiceHost.run(name: "loadgen", options: options, extraServices: { env in [LoadGenerator(env: env, options: fixed)] }) { _, _ in }
     }
 }
 

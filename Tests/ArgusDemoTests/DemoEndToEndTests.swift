@@ -1,3 +1,4 @@
+import ArgusDemo
 import ArgusModel
 import ArgusOTLP
 import ArgusStorage
@@ -30,7 +31,7 @@ final class DemoShopProcess {
             throw TestError("\(Self.binary) is missing: run `swift build` before the demo tests")
         }
         outPath = dir + "/up.out"
-        FileManager.default.createFile(atPath: outPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
         process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = ["up", "--base-port", "0", "--collector", collector, "--registry", dir + "/registry.json",
                              "--log-dir", dir + "/logs", "--metrics-interval", "1s"] + extraArgs

@@ -176,6 +176,31 @@ func hex(_ bytes: Data) -> String { bytes.map { String(format: "%02x", $0) }.joi
         let retries = try waitFor(server, "payments_retries_total") { ($0.first?.1 ?? 0) > 0 }
         #expect((retries.first?.1 ?? 0) > 0)
 
+        // Each service's /metrics is a scrape target with the same values.
+        let exposition = try shop.client("payments").get("/metrics")
+        #expect(exposition.text.contains("circuit_breaker_state{service=\"payments\",target=\"bank\"} 2"), "\(exposition.text)")
+        // The first order event woke notifications: a cold start.
+        let cold = try waitFor(server, "notifications_cold_starts_total") { ($0.first?.1 ?? 0) >= 1 }
+        #expect((cold.first?.1 ?? 0) >= 1)
+
+        // recommendations-down: the gateway serves its fallback list.
+        let recs = shop.client("recommendations")
+        #expect(try recs.post("/admin/scenario/recommendations-down", "").status == 200)
+        let page = try gateway.request("GET", "/api/products", headers: auth)
+        #expect(page.status == 200 && json(page.text)["recommendations_source"] as? String == "fallback", "\(page.status) \(page.text.prefix(200))")
+
+        // The gateway's rate limit (20/s, burst 40, per token; requests without one share a
+        // bucket and are refused with 401 right after it): past the burst comes 429 with Retry-After.
+        var limited: TestHTTPClient.Response?
+        var statuses: [Int: Int] = [:]
+        for _ in 0..<200 where limited == nil {
+            let r = try gateway.request("GET", "/api/search?q=tent")
+            statuses[r.status, default: 0] += 1
+            if r.status == 429 { limited = r }
+        }
+        #expect(limited != nil, "no 429 within 200 requests: \(statuses)")
+        #expect(limited?.headers["retry-after"] != nil && limited?.text.contains("rate limit") == true)
+
         // Propagation: orders, payments and inventory logged the gateway's trace id.
         for service in ["orders", "inventory", "payments"] {
             #expect(shop.log(service).contains("trace_id=\(traceID)"), "\(service) did not log trace \(traceID)")

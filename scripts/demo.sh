@@ -58,12 +58,14 @@ grep -v "^stop with" "$state/up.log"
 # Only the commands this build of argus has.
 commands=$("$bin/argus" --help 2>/dev/null | sed -n '/SUBCOMMANDS/,$p' | awk '{print $1}')
 has() { grep -qx "$1" <<<"$commands"; }
+server=""
+[ "$listen" != "127.0.0.1:4318" ] && server=" --server http://$listen"
 echo
 echo "try (in another terminal):"
 if has query; then
-  echo "  $bin/argus query 'sum by (service) (rate(http_server_requests_total[1m]))'"
-  echo "  $bin/argus query 'histogram_quantile(0.99, sum by (service, le) (rate(http_server_request_duration_seconds_bucket[1m])))'"
-  echo "  $bin/argus query --since 5m --output chart 'circuit_breaker_state{service=\"payments\",target=\"bank\"}'"
+  echo "  $bin/argus query$server 'sum by (service) (rate(http_server_requests_total[1m]))'"
+  echo "  $bin/argus query$server 'histogram_quantile(0.99, sum by (service, le) (rate(http_server_request_duration_seconds_bucket[1m])))'"
+  echo "  $bin/argus query$server --since 5m --output chart 'circuit_breaker_state{service=\"payments\",target=\"bank\"}'"
 fi
 has logs && echo "  $bin/argus logs '{service_name=\"payments\"}'"
 has traces && echo "  $bin/argus traces '{ resource.service.name = \"payments\" && status = error }'"

@@ -127,7 +127,7 @@ public final class Supervisor: @unchecked Sendable {
         p.executableURL = URL(fileURLWithPath: executable)
         p.arguments = args
         let logPath = options.logDir + "/" + name + ".log"
-        FileManager.default.createFile(atPath: logPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         guard let log = FileHandle(forWritingAtPath: logPath) else { throw ArgusError(.io, "cannot write \(logPath)") }
         p.standardOutput = log
         p.standardError = log

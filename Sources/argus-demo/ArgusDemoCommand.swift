@@ -204,7 +204,8 @@ struct Bank: AsyncParsableCommand {
 struct Loadgen: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Simulated shoppers against the gateway (browse, search, add to cart, checkout, log in).",
-        discussion: "Its port serves POST /admin/scenario/NAME, like every service.")
+        discussion: "Its port serves POST /admin/scenario/NAME, like every service.",
+        aliases: ["load"])
     @OptionGroup var common: CommonOptions
     @Option(help: "Journeys started per second.")
     var rate = 2.0

@@ -11,6 +11,7 @@ let package = Package(
     products: [
         .executable(name: "argus", targets: ["argus"]),
         .executable(name: "argus-bench", targets: ["ArgusBench"]),
+        .executable(name: "argus-demo", targets: ["argus-demo"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -79,6 +80,25 @@ let package = Package(
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "AsyncHTTPClient", package: "async-http-client")],
             swiftSettings: settings),
+        .target(
+            name: "ArgusDemo",
+            dependencies: [
+                "ArgusModel", "ArgusStorage",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "OTel", package: "swift-otel"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
+        .executableTarget(
+            name: "argus-demo",
+            dependencies: ["ArgusDemo", "ArgusModel", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                           .product(name: "Logging", package: "swift-log")]),
         .target(name: "ArgusTestKit", dependencies: ["ArgusModel", "ArgusIngest"], path: "Tests/ArgusTestKit"),
         .testTarget(name: "ArgusModelTests", dependencies: ["ArgusModel"]),
         .testTarget(name: "ArgusColumnarTests", dependencies: ["ArgusColumnar", "ArgusModel"]),
@@ -86,6 +106,10 @@ let package = Package(
         .testTarget(name: "ArgusQueryTests", dependencies: ["ArgusQuery", "ArgusModel", "ArgusStorage", "ArgusTestKit"], exclude: ["testdata"]),
         .testTarget(name: "ArgusIngestTests", dependencies: ["ArgusIngest", "ArgusModel", "ArgusStorage", "ArgusTestKit"]),
         .testTarget(name: "ArgusServerTests", dependencies: ["ArgusTestKit", "ArgusModel", "ArgusIngest"]),
+        .testTarget(
+            name: "ArgusDemoTests",
+            dependencies: ["ArgusDemo", "ArgusTestKit", "ArgusModel", "ArgusStorage", "ArgusOTLP",
+                           .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .testTarget(
             name: "ArgusOTelTests",
             dependencies: [

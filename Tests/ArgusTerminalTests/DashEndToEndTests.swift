@@ -1,0 +1,284 @@
+import ArgusModel
+@testable import ArgusTerminal
+import ArgusTestKit
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `argus dash` as a user runs it, against a real `argus serve` with data.
+@Suite(.serialized) struct DashEndToEndTests {
+    /// A server with shop span metrics and its own metrics (self-scrape every second).
+    static func serverWithData() throws -> (ArgusProcess, TempDir) {
+        let dir = TempDir("argus-dash")
+        let server = try ArgusProcess(dataDir: dir.path + "/data", extraArgs: ["--self-scrape-interval", "1s"])
+        let now = TimeUtil.nowMillis()
+        var lines = ""
+        for k in 0..<40 {
+            let t = now - Int64(40 - k) * 15_000
+            for (svc, rate) in [("cart", 3.0), ("checkout", 1.0)] {
+                let calls = Double(k) * 15 * rate
+                lines += "traces_spanmetrics_calls_total{service=\"\(svc)\",span_name=\"GET /\",span_kind=\"SPAN_KIND_SERVER\",status_code=\"STATUS_CODE_UNSET\"} \(calls) \(t)\n"
+                lines += "traces_spanmetrics_calls_total{service=\"\(svc)\",span_name=\"GET /\",span_kind=\"SPAN_KIND_SERVER\",status_code=\"STATUS_CODE_ERROR\"} \(Double(k) * 0.3) \(t)\n"
+                for (le, f) in [("0.1", 0.5), ("0.5", 0.9), ("+Inf", 1.0)] {
+                    lines += "traces_spanmetrics_latency_bucket{service=\"\(svc)\",span_name=\"GET /\",span_kind=\"SPAN_KIND_SERVER\",le=\"\(le)\"} \(calls * f) \(t)\n"
+                }
+            }
+            lines += "traces_service_graph_request_total{client=\"web\",server=\"cart\"} \(Double(k) * 45) \(t)\n"
+        }
+        let r = try server.client.post("/api/v1/import/prometheus", lines)
+        guard r.status == 204 else { throw TestError("import failed: \(r.status) \(r.text)") }
+        return (server, dir)
+    }
+
+    static func runDash(_ args: [String], port: Int) throws -> (Int32, String, String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: ArgusProcess.binary)
+        p.arguments = ["dash", "--server", "http://127.0.0.1:\(port)"] + args
+        p.currentDirectoryURL = URL(fileURLWithPath: packageRoot)
+        var env = ProcessInfo.processInfo.environment
+        env["TZ"] = "UTC"
+        p.environment = env
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+
+    @Test func onceRendersTheShopDashboardFromARealServer() throws {
+        let (server, dir) = try DashEndToEndTests.serverWithData()
+        defer { server.stop(); dir.remove() }
+        let (code, out, err) = try DashEndToEndTests.runDash(["shop", "--once", "--width", "160", "--height", "50", "--range", "15m"], port: server.port)
+        #expect(code == 0, "\(err)")
+        let lines = out.split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(lines.count == 50)
+        #expect(lines.allSatisfy { DisplayWidth.of(String($0)) <= 160 })
+        #expect(out.contains("argus ▸ Shop overview"))
+        #expect(out.contains("$service=All"))
+        #expect(out.contains("Request rate by service"))
+        // Real data: the legend names both services, with the rate (cart: 3 req/s) as last value.
+        #expect(out.contains("cart") && out.contains("checkout"))
+        #expect(out.contains("last 3.02 req/s"), "\(out)")
+        #expect(out.unicodeScalars.contains { (0x2801...0x28FF).contains($0.value) })
+        // Bar gauge from the service graph.
+        #expect(out.contains("web → cart"))
+        #expect(!out.contains("\u{1B}["))  // a pipe gets no colour
+    }
+
+    @Test func onceRendersAGrafanaDashboardAndColoursOnRequest() throws {
+        let (server, dir) = try DashEndToEndTests.serverWithData()
+        defer { server.stop(); dir.remove() }
+        // Let the self-scrape write a few points.
+        Thread.sleep(forTimeInterval: 2.5)
+        let (code, out, err) = try DashEndToEndTests.runDash(["--grafana", "dashboards/grafana/argus-overview.json", "--once", "--width", "200",
+                                                              "--height", "60", "--color", "truecolor", "--charset", "block"], port: server.port)
+        #expect(code == 0, "\(err)")
+        #expect(out.contains("Argus overview (Grafana)"))
+        #expect(out.contains("$job=argus"))
+        #expect(out.contains("panel type \"piechart\" is not supported by argus dash"))
+        #expect(out.contains("▸ Queries (1 panels)"))
+        #expect(out.contains("\u{1B}[0;38;2;"))  // truecolor
+        #expect(!out.contains("No data") || out.contains("Head series"))
+        let plain = out.replacingOccurrences(of: #"\u{1B}\[[0-9;]*m"#, with: "", options: .regularExpression)
+        #expect(plain.contains("HTTP requests (legacy graph)"))
+        #expect(plain.contains("version"))  // the build_info table
+    }
+
+    @Test func aBadDashboardIsReportedAndTheOthersStillRender() throws {
+        let (server, dir) = try DashEndToEndTests.serverWithData()
+        defer { server.stop(); dir.remove() }
+        let dd = dir.path + "/dashboards"
+        try FileManager.default.createDirectory(atPath: dd, withIntermediateDirectories: true)
+        try "title: Good\npanels:\n  - title: Rates\n    query: sum(rate(traces_spanmetrics_calls_total[1m]))\n".write(toFile: dd + "/a.yaml", atomically: true, encoding: .utf8)
+        try "title: Bad\npanels:\n  - title: x\n    query: up\n    unit: [1\n".write(toFile: dd + "/b.yaml", atomically: true, encoding: .utf8)
+        var (code, out, err) = try DashEndToEndTests.runDash(["--dir", dd, "--once", "--width", "120", "--height", "20"], port: server.port)
+        #expect(code == 0)
+        #expect(err.contains(dd + "/b.yaml:6:1: YAML:"), "\(err)")
+        #expect(out.contains("argus ▸ Good"))
+        #expect(out.contains("b.yaml:6:1"))
+        (code, out, err) = try DashEndToEndTests.runDash(["--dir", dd, "--once", "b"], port: server.port)
+        #expect(code == 1)
+        #expect(err.contains("b.yaml:6:1: YAML:"))
+        (code, out, err) = try DashEndToEndTests.runDash(["--dir", dd, "--once", "nope"], port: server.port)
+        #expect(code == 1)
+        #expect(err.contains("no dashboard \"nope\""))
+        (code, out, err) = try DashEndToEndTests.runDash(["--dir", dd, "--once", "--charset", "emoji"], port: server.port)
+        #expect(code != 0)
+        #expect(err.contains("--charset must be braille, block or ascii"))
+    }
+
+    @Test func aQueryErrorShowsInItsPanel() throws {
+        let (server, dir) = try DashEndToEndTests.serverWithData()
+        defer { server.stop(); dir.remove() }
+        let dd = dir.path + "/d"
+        try FileManager.default.createDirectory(atPath: dd, withIntermediateDirectories: true)
+        try "title: E\npanels:\n  - {title: Broken, query: 'sum(rate(x[1m])'}\n  - {title: Fine, type: stat, query: '42'}\n"
+            .write(toFile: dd + "/e.yaml", atomically: true, encoding: .utf8)
+        let (code, out, _) = try DashEndToEndTests.runDash(["--dir", dd, "--once", "--width", "120", "--height", "20"], port: server.port)
+        #expect(code == 0)
+        #expect(out.contains("1:16: parse error"), "\(out)")
+        #expect(out.contains("42"))
+        // An unreachable server is an error in every panel, not a crash.
+        let (code2, out2, _) = try DashEndToEndTests.runDash(["--dir", dd, "--once", "--width", "120", "--height", "20"], port: 1)
+        #expect(code2 == 0)
+        #expect(out2.contains("cannot reach"))
+    }
+
+    @Test func interactiveInAPseudoTerminal() throws {
+        let (server, dir) = try DashEndToEndTests.serverWithData()
+        defer { server.stop(); dir.remove() }
+        let pty = try PTY(width: 120, height: 40)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: ArgusProcess.binary)
+        p.arguments = ["dash", "--server", "http://127.0.0.1:\(server.port)", "shop", "--range", "15m"]
+        p.currentDirectoryURL = URL(fileURLWithPath: packageRoot)
+        var env = ProcessInfo.processInfo.environment
+        env["TERM"] = "xterm-256color"
+        env["TZ"] = "UTC"
+        env.removeValue(forKey: "NO_COLOR")
+        p.environment = env
+        p.standardInput = pty.slaveHandle
+        p.standardOutput = pty.slaveHandle
+        p.standardError = pty.slaveHandle
+        try p.run()
+        defer { if p.isRunning { p.terminate(); p.waitUntilExit() } }
+        var vt = VTScreen(width: 120, height: 40)
+        func waitFor(_ needle: String, _ what: String) -> Bool {
+            let deadline = Date().addingTimeInterval(20)
+            while Date() < deadline {
+                vt.feed(pty.read(timeoutMillis: 200))
+                if vt.text.contains(needle) { return true }
+            }
+            Issue.record("\(what): \"\(needle)\" not on screen:\n\(vt.text)")
+            return false
+        }
+        #expect(waitFor("argus ▸ Shop overview", "first frame"))
+        #expect(vt.alternateScreen)
+        #expect(waitFor("last 3.02 req/s", "data arrives"))
+        pty.write("?")
+        #expect(waitFor("zoom the time range", "help"))
+        pty.write("\u{1B}")
+        Thread.sleep(forTimeInterval: 0.1)
+        pty.write("\t\r")  // focus the first chart, enlarge it
+        #expect(waitFor("┏ Request rate by service", "enlarged"))
+        pty.write("+")
+        #expect(waitFor("last 7m30s", "zoomed in"))
+        pty.write("p")
+        #expect(waitFor("⏸ paused", "paused"))
+        pty.write("q")
+        p.waitUntilExit()
+        vt.feed(pty.read(timeoutMillis: 300))
+        #expect(p.terminationStatus == 0)
+        #expect(!vt.alternateScreen)  // the terminal is restored
+        #expect(vt.cursorVisible)
+    }
+}
+
+/// A pseudo-terminal pair: the child gets the slave side, the test reads and writes the master.
+final class PTY {
+    let master: Int32
+    let slaveHandle: FileHandle
+
+    init(width: Int, height: Int) throws {
+        master = posix_openpt(O_RDWR | O_NOCTTY)
+        guard master >= 0, grantpt(master) == 0, unlockpt(master) == 0, let name = ptsname(master) else { throw TestError("no pty") }
+        var ws = winsize(ws_row: UInt16(height), ws_col: UInt16(width), ws_xpixel: 0, ws_ypixel: 0)
+        _ = ioctl(master, UInt(TIOCSWINSZ), &ws)
+        let slave = open(name, O_RDWR | O_NOCTTY)
+        guard slave >= 0 else { throw TestError("cannot open \(String(cString: name))") }
+        slaveHandle = FileHandle(fileDescriptor: slave, closeOnDealloc: true)
+    }
+
+    func write(_ s: String) {
+        let b = Array(s.utf8)
+        _ = b.withUnsafeBytes { Glibc.write(master, $0.baseAddress, $0.count) }
+    }
+
+    func read(timeoutMillis: Int32) -> [UInt8] {
+        var out: [UInt8] = []
+        var pfd = pollfd(fd: master, events: Int16(POLLIN), revents: 0)
+        var wait = timeoutMillis
+        while poll(&pfd, 1, wait) > 0 {
+            var buf = [UInt8](repeating: 0, count: 65536)
+            let n = buf.withUnsafeMutableBytes { Glibc.read(master, $0.baseAddress, $0.count) }
+            if n <= 0 { break }
+            out += buf[0..<n]
+            wait = 20
+        }
+        return out
+    }
+
+    deinit { close(master) }
+}
+
+/// Just enough of a VT100/xterm to replay what `argus dash` writes: cursor position, erase,
+/// SGR (ignored), the alternate screen and cursor visibility, UTF-8 text with wide characters.
+struct VTScreen {
+    var screen: Screen
+    var x = 0, y = 0
+    var alternateScreen = false
+    var cursorVisible = true
+    var pending: [UInt8] = []
+
+    init(width: Int, height: Int) { screen = Screen(width: width, height: height) }
+
+    var text: String { screen.text }
+
+    mutating func feed(_ bytes: [UInt8]) {
+        let data = pending + bytes
+        pending = []
+        var i = 0
+        while i < data.count {
+            let b = data[i]
+            if b == 0x1B {
+                guard i + 1 < data.count else { pending = Array(data[i...]); return }
+                if data[i + 1] == UInt8(ascii: "[") {
+                    var j = i + 2
+                    while j < data.count, !(0x40...0x7E).contains(data[j]) { j += 1 }
+                    guard j < data.count else { pending = Array(data[i...]); return }
+                    csi(String(decoding: data[(i + 2)..<j], as: UTF8.self), data[j])
+                    i = j + 1
+                } else {
+                    i += 2
+                }
+                continue
+            }
+            if b == 13 { x = 0; i += 1; continue }
+            if b == 10 { y = min(screen.height - 1, y + 1); i += 1; continue }
+            if b < 0x20 { i += 1; continue }
+            let len = b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : b >= 0xC0 ? 2 : 1
+            guard i + len <= data.count else { pending = Array(data[i...]); return }
+            let s = String(decoding: data[i..<(i + len)], as: UTF8.self)
+            if let c = s.first {
+                let w = DisplayWidth.of(c)
+                if w == 0, x > 0 {
+                    screen[x - 1, y].text.append(c)
+                } else if x < screen.width {
+                    x += screen.put(x, y, String(c))
+                }
+            }
+            i += len
+        }
+    }
+
+    mutating func csi(_ params: String, _ final: UInt8) {
+        let nums = params.split(separator: ";", omittingEmptySubsequences: false).map { Int($0) ?? 0 }
+        switch final {
+        case UInt8(ascii: "H"):
+            y = max(1, nums.first ?? 1) - 1
+            x = max(1, nums.count > 1 ? nums[1] : 1) - 1
+        case UInt8(ascii: "J"):
+            if params == "2" { screen = Screen(width: screen.width, height: screen.height) }
+        case UInt8(ascii: "h"), UInt8(ascii: "l"):
+            let on = final == UInt8(ascii: "h")
+            if params == "?1049" { alternateScreen = on; screen = Screen(width: screen.width, height: screen.height) }
+            if params == "?25" { cursorVisible = on }
+        default: break
+        }
+    }
+}

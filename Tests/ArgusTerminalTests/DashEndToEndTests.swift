@@ -15,8 +15,10 @@ import Glibc
         let server = try ArgusProcess(dataDir: dir.path + "/data", extraArgs: ["--self-scrape-interval", "1s"])
         let now = TimeUtil.nowMillis()
         var lines = ""
-        for k in 0..<40 {
-            let t = now - Int64(40 - k) * 15_000
+        // Ten minutes back to almost five ahead (import takes up to ten minutes in the future),
+        // so a rate over the last minute at any query time in the test sees a whole window.
+        for k in 0..<60 {
+            let t = now - 600_000 + Int64(k) * 15_000
             for (svc, rate) in [("cart", 3.0), ("checkout", 1.0)] {
                 let calls = Double(k) * 15 * rate
                 lines += "traces_spanmetrics_calls_total{service=\"\(svc)\",span_name=\"GET /\",span_kind=\"SPAN_KIND_SERVER\",status_code=\"STATUS_CODE_UNSET\"} \(calls) \(t)\n"

@@ -86,11 +86,9 @@ func idleCPU(seconds idle: Double) throws {
         }
     }
     guard port > 0 else { print("dash idle CPU: skipped (server did not start)"); return }
-    let master = posix_openpt(O_RDWR | O_NOCTTY)
-    guard master >= 0, grantpt(master) == 0, unlockpt(master) == 0, let name = ptsname(master) else { return }
-    var ws = winsize(ws_row: 60, ws_col: 200, ws_xpixel: 0, ws_ypixel: 0)
-    _ = ioctl(master, UInt(TIOCSWINSZ), &ws)
-    let slave = FileHandle(forUpdatingAtPath: String(cString: name))!
+    let pty = try PseudoTerminal(width: 200, height: 60)
+    let master = pty.master
+    let slave = pty.terminal
     let dash = Process()
     dash.executableURL = URL(fileURLWithPath: argus)
     let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
@@ -118,5 +116,5 @@ func idleCPU(seconds idle: Double) throws {
     print("dash idle CPU (argus dash argus, 5 s refresh, 200x60, \(Int(idle)) s): \(fmt((c1 - c0) / hz / idle * 100, 2))% of a core")
     kill(dash.processIdentifier, SIGTERM)
     dash.waitUntilExit()
-    close(master)
+    withExtendedLifetime(pty) {}
 }

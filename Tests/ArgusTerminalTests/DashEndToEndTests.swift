@@ -134,7 +134,7 @@ import Glibc
     @Test func interactiveInAPseudoTerminal() throws {
         let (server, dir) = try DashEndToEndTests.serverWithData()
         defer { server.stop(); dir.remove() }
-        let pty = try PTY(width: 120, height: 40)
+        let pty = try PseudoTerminal(width: 120, height: 40)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: ArgusProcess.binary)
         p.arguments = ["dash", "--server", "http://127.0.0.1:\(server.port)", "shop", "--range", "15m"]
@@ -144,9 +144,9 @@ import Glibc
         env["TZ"] = "UTC"
         env.removeValue(forKey: "NO_COLOR")
         p.environment = env
-        p.standardInput = pty.slaveHandle
-        p.standardOutput = pty.slaveHandle
-        p.standardError = pty.slaveHandle
+        p.standardInput = pty.terminal
+        p.standardOutput = pty.terminal
+        p.standardError = pty.terminal
         try p.run()
         defer { if p.isRunning { p.terminate(); p.waitUntilExit() } }
         var vt = VTScreen(width: 120, height: 40)
@@ -179,43 +179,6 @@ import Glibc
         #expect(!vt.alternateScreen)  // the terminal is restored
         #expect(vt.cursorVisible)
     }
-}
-
-/// A pseudo-terminal pair: the child gets the slave side, the test reads and writes the master.
-final class PTY {
-    let master: Int32
-    let slaveHandle: FileHandle
-
-    init(width: Int, height: Int) throws {
-        master = posix_openpt(O_RDWR | O_NOCTTY)
-        guard master >= 0, grantpt(master) == 0, unlockpt(master) == 0, let name = ptsname(master) else { throw TestError("no pty") }
-        var ws = winsize(ws_row: UInt16(height), ws_col: UInt16(width), ws_xpixel: 0, ws_ypixel: 0)
-        _ = ioctl(master, UInt(TIOCSWINSZ), &ws)
-        let slave = open(name, O_RDWR | O_NOCTTY)
-        guard slave >= 0 else { throw TestError("cannot open \(String(cString: name))") }
-        slaveHandle = FileHandle(fileDescriptor: slave, closeOnDealloc: true)
-    }
-
-    func write(_ s: String) {
-        let b = Array(s.utf8)
-        _ = b.withUnsafeBytes { Glibc.write(master, $0.baseAddress, $0.count) }
-    }
-
-    func read(timeoutMillis: Int32) -> [UInt8] {
-        var out: [UInt8] = []
-        var pfd = pollfd(fd: master, events: Int16(POLLIN), revents: 0)
-        var wait = timeoutMillis
-        while poll(&pfd, 1, wait) > 0 {
-            var buf = [UInt8](repeating: 0, count: 65536)
-            let n = buf.withUnsafeMutableBytes { Glibc.read(master, $0.baseAddress, $0.count) }
-            if n <= 0 { break }
-            out += buf[0..<n]
-            wait = 20
-        }
-        return out
-    }
-
-    deinit { close(master) }
 }
 
 /// Just enough of a VT100/xterm to replay what `argus dash` writes: cursor position, erase,

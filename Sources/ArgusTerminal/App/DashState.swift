@@ -39,15 +39,17 @@ public struct DashState: Sendable, Equatable {
 
     public init(dashboards: [LoadedDashboard], current: Int = 0) {
         var next = 1
-        self.dashboards = dashboards.map {
+        let all: [LoadedDashboard] = dashboards.map {
             guard case .ok(let d) = $0 else { return $0 }
             let (numbered, n) = d.numberingPanels(from: next)
             next = n
             return .ok(numbered)
         }
-        let firstOK = self.dashboards.indices.first { self.dashboards[$0].dashboard != nil } ?? 0
-        self.current = self.dashboards.indices.contains(current) && self.dashboards[current].dashboard != nil ? current : firstOK
-        rangeMillis = self.dashboards.indices.contains(self.current) ? self.dashboards[self.current].dashboard?.rangeMillis ?? 3_600_000 : 3_600_000
+        let firstOK = all.indices.first { all[$0].dashboard != nil } ?? 0
+        let chosen = all.indices.contains(current) && all[current].dashboard != nil ? current : firstOK
+        self.dashboards = all
+        self.current = chosen
+        rangeMillis = all.indices.contains(chosen) ? all[chosen].dashboard?.rangeMillis ?? 3_600_000 : 3_600_000
         resetVariables()
     }
 

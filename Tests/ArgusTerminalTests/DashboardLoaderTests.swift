@@ -75,7 +75,7 @@ import Testing
         #expect(err("title: x\nvariables:\n  - name: v\n    query: up\npanels: [{title: a, query: up}]\n")
                 == "d.yaml:4:12: variable v: query must be label_values(label) or label_values(selector, label)")
         #expect(err("title: x\npanels:\n  - {title: a, query: up, grid: {x: 20, y: 0, w: 8, h: 4}}\n")
-                .hasPrefix("d.yaml:3:34: grid: x+w must be within 24 columns"))
+                .hasPrefix("d.yaml:3:33: grid: x+w must be within 24 columns"))
     }
 
     @Test func aBrokenFileDoesNotStopTheOthers() throws {
@@ -92,9 +92,9 @@ import Testing
         #expect(all[2].dashboard?.title == "C")
         // The dashboard still renders, with the error in the footer.
         let state = DashState(dashboards: all)
-        let screen = DashRenderer().render(state, DashData(), width: 120, height: 20, nowMillis: 1_700_000_000_000)
+        let screen = DashRenderer().render(state, DashData(), width: 160, height: 20, nowMillis: 1_700_000_000_000)
         #expect(screen.line(0).contains("argus ▸ A"))
-        #expect(screen.line(19).contains("b.yaml:5:12: width must be 1…24"))
+        #expect(screen.line(19).contains("⚠ b.yaml:5:12: width must be 1…24"))
     }
 
     @Test func shippedDashboardsLoad() throws {

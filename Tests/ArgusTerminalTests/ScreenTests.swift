@@ -89,7 +89,7 @@ import Testing
     @Test func colourModes() {
         let style = Style(fg: .rgb(0xF2, 0x49, 0x5C), bg: .indexed(236))
         #expect(DiffWriter(mode: .truecolor).sgr(style) == "\u{1B}[0;38;2;242;73;92;48;5;236m")
-        #expect(DiffWriter(mode: .ansi256).sgr(style) == "\u{1B}[0;38;5;204;48;5;236m")
+        #expect(DiffWriter(mode: .ansi256).sgr(style) == "\u{1B}[0;38;5;203;48;5;236m")
         #expect(DiffWriter(mode: .none).sgr(style.adding(Style.reverse)) == "\u{1B}[0;7m")
         #expect(Color.rgb(0, 0, 0).indexed256 == 16)
         #expect(Color.rgb(255, 255, 255).indexed256 == 231)

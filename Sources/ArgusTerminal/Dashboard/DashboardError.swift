@@ -13,6 +13,13 @@ public struct DashboardError: Error, CustomStringConvertible, Sendable, Equatabl
         self.message = message
     }
 
+    /// The description with the file's name only (for narrow places like the footer).
+    public var shortDescription: String {
+        var e = self
+        e.file = (file as NSString).lastPathComponent
+        return e.description
+    }
+
     public var description: String {
         var s = file
         if line > 0 { s += ":\(line)" }

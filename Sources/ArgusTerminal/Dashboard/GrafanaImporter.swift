@@ -57,7 +57,7 @@ public enum GrafanaImporter {
     static func number(_ v: Any?) -> Double? {
         if let d = v as? Double { return d }
         if let i = v as? Int { return Double(i) }
-        if let s = v as? String { return Double(s) }
+        if let s = v as? String { return Double(s) ?? Double(s.prefix { $0.isNumber || $0 == "." }) }
         if let n = v as? NSNumber { return n.doubleValue }
         return nil
     }

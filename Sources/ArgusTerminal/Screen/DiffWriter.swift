@@ -22,7 +22,8 @@ public struct DiffWriter {
             out += Array("\u{1B}[0m\u{1B}[2J".utf8)
         }
         var cursorX = -1, cursorY = -1
-        var current: Style? = full ? .plain : nil
+        // Every frame ends with the attributes reset, so the terminal starts each one plain.
+        var current: Style? = .plain
         let w = next.width
         for y in 0..<next.height {
             var x = 0
@@ -58,7 +59,7 @@ public struct DiffWriter {
                 cursorY = y
             }
         }
-        if current != nil, current != .plain { out += Array("\u{1B}[0m".utf8) }
+        if current != .plain { out += Array("\u{1B}[0m".utf8) }
         previous = next
         return out
     }

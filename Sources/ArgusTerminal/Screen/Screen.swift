@@ -133,3 +133,8 @@ public struct Screen: Sendable, Equatable {
         return nil
     }
 }
+
+extension Screen: CustomStringConvertible {
+    /// Short, so a failed test expectation that mentions a screen stays readable.
+    public var description: String { "Screen(\(width)×\(height))" }
+}

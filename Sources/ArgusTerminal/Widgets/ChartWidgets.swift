@@ -69,9 +69,12 @@ enum ChartWidgets {
             s.put(plotX + (plotW - mid.count) / 2, axisY, mid, RenderContext.dim)
         }
         s.put(r.maxX - right.count, axisY, right, RenderContext.dim)
-        // Legend.
-        let statsW = 3 * 11
-        let showStats = r.width >= 48
+        // Legend, with last/min/max when the panel is wide enough for them.
+        func f(_ v: Double?) -> String { v.map { ValueFormat.format($0, unit: panel.unit, decimals: panel.decimals) } ?? "-" }
+        let stats = shown.prefix(legendRows).map { [f($0.last), f($0.min), f($0.max)] }
+        let valueW = stats.flatMap { $0 }.map { DisplayWidth.of($0) }.max() ?? 1
+        let statsW = 3 * (valueW + 6)
+        let showStats = r.width >= statsW + 16
         for i in 0..<legendRows {
             let ser = shown[i]
             let y = axisY + 1 + i
@@ -81,12 +84,13 @@ enum ChartWidgets {
                 s.put(r.x + 3, y, "+\(shown.count - legendRows + 1) more series", RenderContext.dim, clip: r)
                 continue
             }
-            let nameW = showStats ? r.width - 3 - statsW : r.width - 3
+            let nameW = showStats ? r.width - 4 - statsW : r.width - 3
             s.put(r.x + 3, y, DisplayWidth.truncate(ser.name, to: nameW), .plain, clip: r)
             if showStats {
-                func f(_ v: Double?) -> String { v.map { ValueFormat.format($0, unit: panel.unit, decimals: panel.decimals) } ?? "-" }
-                let text = "last " + DisplayWidth.pad(f(ser.last), to: 6) + " min " + DisplayWidth.pad(f(ser.min), to: 6) + " max " + f(ser.max)
-                s.put(r.maxX - statsW, y, DisplayWidth.pad(text, to: statsW), RenderContext.dim, clip: r)
+                let st = stats[i]
+                let text = " last " + DisplayWidth.padLeft(st[0], to: valueW) + " min " + DisplayWidth.padLeft(st[1], to: valueW)
+                    + " max " + DisplayWidth.padLeft(st[2], to: valueW)
+                s.put(r.maxX - statsW, y, text, RenderContext.dim, clip: r)
             }
         }
     }

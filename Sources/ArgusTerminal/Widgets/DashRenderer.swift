@@ -112,7 +112,7 @@ public struct DashRenderer {
         if !state.filter.isEmpty { right = "filter: " + state.filter + " " }
         let failed = state.dashboards.compactMap(\.error)
         if let e = failed.first {
-            let text = "⚠ " + (failed.count > 1 ? "\(failed.count) dashboards failed, first: " : "") + e.description + " "
+            let text = "⚠ " + (failed.count > 1 ? "\(failed.count) dashboards failed, first: " : "") + e.shortDescription + " "
             let avail = s.width - x - DisplayWidth.of(right) - 1
             if avail > 10 {
                 let t = DisplayWidth.truncate(text, to: avail)
@@ -138,6 +138,8 @@ public struct DashRenderer {
             var clipped = r
             if clipped.maxY > body.maxY { clipped.height = body.maxY - clipped.y }
             if clipped.y < body.y { continue }
+            // A panel cut to less than a line of content waits for scrolling.
+            if p.type != .row, clipped.height < 3 { continue }
             panel(p, data.panels[p.id], in: clipped, on: &s, focused: i == state.focus, ctx: ctx)
         }
         if contentH > body.height {

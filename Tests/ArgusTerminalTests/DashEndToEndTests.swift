@@ -90,6 +90,19 @@ import Glibc
         #expect(plain.contains("version"))  // the build_info table
     }
 
+    @Test func theSelfMonitoringDashboardQueriesWithoutErrors() throws {
+        let (server, dir) = try DashEndToEndTests.serverWithData()
+        defer { server.stop(); dir.remove() }
+        Thread.sleep(forTimeInterval: 2.5)
+        let (code, out, err) = try DashEndToEndTests.runDash(["argus", "--once", "--width", "200", "--height", "60", "--range", "5m"], port: server.port)
+        #expect(code == 0, "\(err)")
+        // $instance=All becomes a regex of the instances ("127.0.0.1:port", dots escaped for a PromQL string).
+        #expect(out.contains("$instance=All"))
+        #expect(!out.contains("✖"), "\(out)")
+        #expect(out.contains("Samples stored per second, by protocol"))
+        #expect(out.contains("import"))  // the imported samples, by protocol
+    }
+
     @Test func aBadDashboardIsReportedAndTheOthersStillRender() throws {
         let (server, dir) = try DashEndToEndTests.serverWithData()
         defer { server.stop(); dir.remove() }

@@ -134,7 +134,7 @@ import Testing
                           panels: [Panel(title: "p", type: .timeseries, targets: [Target(expr: "x{s=~\"$s\"}")])])
         let state = DashState(dashboards: [.ok(d)])
         #expect(state.variableValues["s"] == "All")
-        #expect(Template.value(of: d.variables[0], state: state, data: DashData()) == "(a\\.b|c)")
+        #expect(Template.value(of: d.variables[0], state: state, data: DashData()) == "(a\\\\.b|c)")
     }
 
     @Test func labelValuesQueries() {

@@ -3,11 +3,12 @@ import Foundation
 /// Variable substitution in query text, as Grafana does it: `$name`, `${name}`, `[[name]]`,
 /// and the built-ins `$__interval`, `$__rate_interval`, `$__range`.
 public enum Template {
-    /// Regular-expression-escapes a value for an `=~` matcher.
+    /// Regular-expression-escapes a value for an `=~` matcher inside a PromQL double-quoted
+    /// string, where the regex's backslash is itself escaped (`a.b` → `a\\.b`), as Grafana does.
     static func regexEscape(_ s: String) -> String {
         var out = ""
         for c in s {
-            if "\\.+*?()|[]{}^$".contains(c) { out.append("\\") }
+            if "\\.+*?()|[]{}^$".contains(c) { out.append("\\\\") }
             out.append(c)
         }
         return out

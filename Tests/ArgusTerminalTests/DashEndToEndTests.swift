@@ -184,12 +184,42 @@ import Glibc
         #expect(waitFor("last 7m30s", "zoomed in"))
         pty.write("p")
         #expect(waitFor("⏸ paused", "paused"))
+        // Resizing: the new size arrives with SIGWINCH (sent by hand: the pty is not the
+        // child's controlling terminal) and the next frame is drawn in full at that size.
+        pty.resize(width: 100, height: 30)
+        vt = VTScreen(width: 100, height: 30)
+        kill(p.processIdentifier, SIGWINCH)
+        #expect(waitFor("⏸ paused", "redrawn after the resize"))
+        #expect(vt.screen.line(29).contains("esc back"))
+        #expect(vt.screen.line(0).hasSuffix(" "))
         pty.write("q")
         p.waitUntilExit()
         vt.feed(pty.read(timeoutMillis: 300))
         #expect(p.terminationStatus == 0)
         #expect(!vt.alternateScreen)  // the terminal is restored
         #expect(vt.cursorVisible)
+
+        // Ctrl-C quits too, restoring the terminal.
+        let pty2 = try PseudoTerminal(width: 80, height: 24)
+        let p2 = Process()
+        p2.executableURL = p.executableURL
+        p2.arguments = p.arguments
+        p2.currentDirectoryURL = p.currentDirectoryURL
+        p2.environment = env
+        p2.standardInput = pty2.terminal
+        p2.standardOutput = pty2.terminal
+        p2.standardError = pty2.terminal
+        try p2.run()
+        defer { if p2.isRunning { p2.terminate(); p2.waitUntilExit() } }
+        var vt2 = VTScreen(width: 80, height: 24)
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline, !vt2.text.contains("argus ▸ Shop overview") { vt2.feed(pty2.read(timeoutMillis: 200)) }
+        #expect(vt2.alternateScreen)
+        pty2.write("\u{03}")
+        p2.waitUntilExit()
+        vt2.feed(pty2.read(timeoutMillis: 300))
+        #expect(p2.terminationStatus == 0)
+        #expect(!vt2.alternateScreen && vt2.cursorVisible)
     }
 }
 

@@ -61,7 +61,8 @@ public enum SampleDashboard {
                 })
             case "Slowest operations":
                 data.panels[p.id] = .vector([("payments", "POST /charge", 1.42), ("checkout", "PlaceOrder", 0.61), ("cart", "GetCart", 0.043)].map {
-                    VectorSample(labels: ["service": $0.0, "span_name": $0.1], name: $0.1, time: end, value: $0.2)
+                    let labels = ["service": $0.0, "span_name": $0.1]
+                    return VectorSample(labels: labels, name: SeriesName.labelText(labels), time: end, value: $0.2)
                 })
             case "Latency heatmap":
                 let les = ["0.005", "0.01", "0.05", "0.1", "0.5", "1", "+Inf"]

@@ -15,14 +15,20 @@ enum ListWidgets {
             s.put(r.x + max(0, (r.width - 7) / 2), r.y + r.height / 2, "No data", RenderContext.dim, clip: r)
             return
         }
+        // With legends, a "Series" column of the names comes first and __name__ goes.
+        let seriesKey = "\u{0}series"
+        let named = rows.contains { $0.name != SeriesName.labelText($0.labels) }
         var keys = Array(Set(rows.flatMap { $0.labels.keys })).sorted()
         // A label with one value in every row says nothing; leave it out (Grafana hides none,
         // but a terminal is narrow).
         if rows.count > 1 { keys = keys.filter { k in Set(rows.map { $0.labels[k] ?? "" }).count > 1 } }
+        if named { keys = [seriesKey] + keys.filter { $0 != "__name__" } }
+        func cell(_ row: VectorSample, _ k: String) -> String { k == seriesKey ? row.name : row.labels[k] ?? "" }
+        func header(_ k: String) -> String { k == seriesKey ? "Series" : k }
         let values = rows.map { ValueFormat.format($0.value, unit: panel.unit, decimals: panel.decimals) }
         let valueW = max(5, values.map { DisplayWidth.of($0) }.max() ?? 5)
         let avail = r.width - valueW - 1
-        var widths = keys.map { k in max(DisplayWidth.of(k), rows.map { DisplayWidth.of($0.labels[k] ?? "") }.max() ?? 0) }
+        var widths = keys.map { k in max(DisplayWidth.of(header(k)), rows.map { DisplayWidth.of(cell($0, k)) }.max() ?? 0) }
         let total = widths.reduce(0) { $0 + $1 + 1 }
         if total > avail, !widths.isEmpty {
             let each = max(3, avail / widths.count - 1)
@@ -30,7 +36,7 @@ enum ListWidgets {
         }
         var x = r.x
         let head = Style(attrs: Style.bold | Style.underline)
-        for (k, w) in zip(keys, widths) { s.put(x, r.y, DisplayWidth.pad(k, to: w), head, clip: r); x += w + 1 }
+        for (k, w) in zip(keys, widths) { s.put(x, r.y, DisplayWidth.pad(header(k), to: w), head, clip: r); x += w + 1 }
         s.put(r.maxX - valueW, r.y, DisplayWidth.padLeft("Value", to: valueW), head, clip: r)
         let visible = r.height - 1
         let top = scrollTop(selection: ctx.selection, rows: rows.count, visible: visible)
@@ -41,7 +47,7 @@ enum ListWidgets {
             if sel { s.fill(Rect(x: r.x, y: y, width: r.width, height: 1), " ", RenderContext.selected) }
             var x = r.x
             for (k, w) in zip(keys, widths) {
-                s.put(x, y, DisplayWidth.pad(row.labels[k] ?? "", to: w), sel ? RenderContext.selected : .plain, clip: r)
+                s.put(x, y, DisplayWidth.pad(cell(row, k), to: w), sel ? RenderContext.selected : .plain, clip: r)
                 x += w + 1
             }
             let color = panel.thresholdColor(row.value) ?? .default

@@ -134,6 +134,26 @@ import Testing
         #expect(s.find("payments") == nil || s.find("cart") != nil)
     }
 
+    @Test func tablesNameSeriesByLegendAndDropConstantLabels() {
+        let panel = Panel(title: "T", type: .table, targets: [Target(expr: "x", legend: "{{k}} blocks")], unit: "bytes",
+                          thresholds: [Threshold(value: nil, color: .default), Threshold(value: 1000, color: Color.named("red")!)])
+        let state = DashState(dashboards: [.ok(Dashboard(title: "D", panels: [panel]))])
+        var data = DashData()
+        let id = state.dashboard!.panels[0].id
+        data.panels[id] = .vector([
+            VectorSample(labels: ["__name__": "m", "job": "a", "k": "x"], name: "x blocks", time: 0, value: 512),
+            VectorSample(labels: ["__name__": "m", "job": "a", "k": "y"], name: "y blocks", time: 0, value: 2048),
+        ])
+        let s = render(state, data, 60, 10)
+        #expect(s.find("Series   k") != nil, "\(s.text)")
+        #expect(s.find("job") == nil)  // the same in every row
+        #expect(s.find("x blocks x") != nil)
+        let big = s.find("2 KiB")!
+        #expect(s[big.x, big.y].style.fg == Color.named("red"))
+        let small = s.find("512 B")!
+        #expect(s[small.x, small.y].style.fg == .default)
+    }
+
     @Test func smallAndResizedScreensReflow() {
         let state = sampleState()
         let data = SampleDashboard.data(for: state)

@@ -29,6 +29,7 @@ func runDashBench(_ args: [String]) throws {
     for _ in 0..<20 { _ = renderer.render(state, data, width: 200, height: 60, nowMillis: now) }
     var screen = Screen(width: 1, height: 1)
     let tRender = seconds { for _ in 0..<frames { screen = renderer.render(state, data, width: 200, height: 60, nowMillis: now) } }
+    let cRender = lastCPU
     var fullBytes = 0
     let tFull = seconds {
         for _ in 0..<frames {
@@ -36,6 +37,7 @@ func runDashBench(_ args: [String]) throws {
             fullBytes = w.frame(screen).count
         }
     }
+    let cFull = lastCPU
     // Steady refresh: the clock and the data move on each frame; only changed cells are sent.
     var shifted = data
     var writer = DiffWriter(mode: .truecolor)
@@ -53,9 +55,11 @@ func runDashBench(_ args: [String]) throws {
             diffBytes += writer.frame(next).count
         }
     }
-    print("dash render 200x60, 12 panels: \(fmt(tRender / Double(frames) * 1000, 3)) ms per frame (render into cells)")
-    print("dash full frame bytes: \(fullBytes), writing it: \(fmt(tFull / Double(frames) * 1000, 3)) ms")
-    print("dash refresh (render + diff, data moved): \(fmt(tDiff / Double(frames) * 1000, 3)) ms per frame, \(diffBytes / frames) bytes per frame")
+    let cDiff = lastCPU
+    let n = Double(frames)
+    print("dash full redraw 200x60, 12 panels: render into cells \(fmt(tRender / n * 1000, 3)) ms wall, \(fmt(cRender / n * 1000, 3)) ms CPU per frame")
+    print("dash full frame to bytes (\(fullBytes) bytes): \(fmt(tFull / n * 1000, 3)) ms wall, \(fmt(cFull / n * 1000, 3)) ms CPU")
+    print("dash refresh (data moved, render + diff): \(fmt(tDiff / n * 1000, 3)) ms wall, \(fmt(cDiff / n * 1000, 3)) ms CPU per frame, \(diffBytes / frames) bytes per frame")
     try idleCPU(seconds: idleSeconds)
 }
 

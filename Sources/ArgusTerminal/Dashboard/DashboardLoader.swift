@@ -239,7 +239,7 @@ public enum DashboardLoader {
             }
             if let v = m["height"] {
                 p.height = try int(v.value, "height")
-                guard p.height >= 2 else { throw fail(v.value, "height must be at least 2") }
+                guard (2...500).contains(p.height) else { throw fail(v.value, "height must be 2…500 grid rows") }
             }
             if let g = m["grid"] {
                 let gm = try mapping(g.value, "grid", allowed: ["x", "y", "w", "h"])
@@ -248,8 +248,8 @@ public enum DashboardLoader {
                     return try int(n.value, "grid.\(k)")
                 }
                 let pos = GridPos(x: try gi("x"), y: try gi("y"), w: try gi("w"), h: try gi("h"))
-                guard pos.x >= 0, pos.w >= 1, pos.x + pos.w <= 24, pos.y >= 0, pos.h >= 1 else {
-                    throw fail(g.value, "grid: x+w must be within 24 columns, y ≥ 0, h ≥ 1")
+                guard pos.x >= 0, pos.w >= 1, pos.x + pos.w <= 24, pos.y >= 0, pos.y <= 10_000, pos.h >= 1, pos.h <= 500 else {
+                    throw fail(g.value, "grid: x+w must be within 24 columns, 0 ≤ y ≤ 10000, 1 ≤ h ≤ 500")
                 }
                 p.grid = pos
             }

@@ -110,7 +110,8 @@ public enum GrafanaImporter {
         if let g = p["gridPos"] as? [String: Any] {
             let x = Int(number(g["x"]) ?? 0), y = Int(number(g["y"]) ?? 0)
             let w = Int(number(g["w"]) ?? 12), h = Int(number(g["h"]) ?? 8)
-            panel.grid = GridPos(x: max(0, min(23, x)), y: max(0, y), w: max(1, min(24 - max(0, min(23, x)), w)), h: max(1, h))
+            // Bounded so a hostile file cannot make the layout allocate without limit.
+            panel.grid = GridPos(x: max(0, min(23, x)), y: max(0, min(10_000, y)), w: max(1, min(24 - max(0, min(23, x)), w)), h: max(1, min(500, h)))
             panel.width = panel.grid!.w
             panel.height = panel.grid!.h
         }

@@ -45,14 +45,12 @@ public struct DiffWriter {
                     x += 1
                     continue
                 }
-                if cursorY != y || cursorX != x {
-                    out += Array("\u{1B}[\(y + 1);\(x + 1)H".utf8)
-                }
+                if cursorY != y || cursorX != x { appendMove(x, y, to: &out) }
                 if current != cell.style {
                     appendSGR(cell.style, to: &out)
                     current = cell.style
                 }
-                out += Array(cell.text.utf8)
+                out.append(contentsOf: cell.text.utf8)
                 let cw = max(1, DisplayWidth.of(cell.text))
                 x += cw
                 cursorX = x
@@ -62,6 +60,23 @@ public struct DiffWriter {
         if current != .plain { out += Array("\u{1B}[0m".utf8) }
         previous = next
         return out
+    }
+
+    /// CSI row;col H, written digit by digit (this runs for every changed run of cells).
+    @inline(__always)
+    private func appendMove(_ x: Int, _ y: Int, to out: inout [UInt8]) {
+        out.append(0x1B)
+        out.append(UInt8(ascii: "["))
+        appendNumber(y + 1, to: &out)
+        out.append(UInt8(ascii: ";"))
+        appendNumber(x + 1, to: &out)
+        out.append(UInt8(ascii: "H"))
+    }
+
+    @inline(__always)
+    private func appendNumber(_ n: Int, to out: inout [UInt8]) {
+        if n >= 10 { appendNumber(n / 10, to: &out) }
+        out.append(UInt8(48 + n % 10))
     }
 
     /// The SGR sequence for a style, starting from a reset.
@@ -82,7 +97,7 @@ public struct DiffWriter {
             s += colorCode(style.bg, foreground: false)
         }
         s += "m"
-        out += Array(s.utf8)
+        out.append(contentsOf: s.utf8)
     }
 
     private func colorCode(_ c: Color, foreground: Bool) -> String {

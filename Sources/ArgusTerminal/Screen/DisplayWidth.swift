@@ -16,6 +16,7 @@ public enum DisplayWidth {
     /// Width of a grapheme cluster: its base character's width, or 2 when an emoji
     /// presentation selector (U+FE0F) turns a text symbol into an emoji.
     public static func of(_ c: Character) -> Int {
+        if let a = c.asciiValue { return a >= 0x20 && a < 0x7F ? 1 : 0 }
         var w = 0
         var emojiSelector = false
         for s in c.unicodeScalars {

@@ -82,11 +82,13 @@ public enum ValueFormat {
 
     /// Clock time `HH:MM:SS` (or `HH:MM` when `seconds` is false) in `zone`.
     public static func clock(_ unixSeconds: Double, zone: TimeZone, seconds: Bool = true) -> String {
-        var cal = Calendar(identifier: .gregorian)
-        cal.timeZone = zone
-        let c = cal.dateComponents([.hour, .minute, .second], from: Date(timeIntervalSince1970: unixSeconds))
-        let h = c.hour ?? 0, m = c.minute ?? 0, s = c.second ?? 0
-        return seconds ? String(format: "%02d:%02d:%02d", h, m, s) : String(format: "%02d:%02d", h, m)
+        // Arithmetic on the zone's offset: a Calendar per call costs more than a frame should.
+        let date = Date(timeIntervalSince1970: unixSeconds)
+        let local = Int64(unixSeconds.rounded(.down)) + Int64(zone.secondsFromGMT(for: date))
+        let day = ((local % 86400) + 86400) % 86400
+        let h = Int(day / 3600), m = Int(day % 3600 / 60), s = Int(day % 60)
+        func two(_ v: Int) -> String { v < 10 ? "0" + String(v) : String(v) }
+        return seconds ? two(h) + ":" + two(m) + ":" + two(s) : two(h) + ":" + two(m)
     }
 
     /// A span duration in nanoseconds (`1.2ms`, `340µs`, `2.5s`).

@@ -65,10 +65,17 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: settings),
+        .target(
+            name: "ArgusTerminal",
+            dependencies: ["ArgusModel",
+                           .product(name: "Yams", package: "Yams"),
+                           .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                           .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: settings),
         .executableTarget(
             name: "argus",
             dependencies: [
-                "ArgusModel", "ArgusStorage", "ArgusIngest", "ArgusServer", "ArgusQuery",
+                "ArgusModel", "ArgusStorage", "ArgusIngest", "ArgusServer", "ArgusQuery", "ArgusTerminal",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
@@ -76,7 +83,7 @@ let package = Package(
             swiftSettings: settings),
         .executableTarget(
             name: "ArgusBench",
-            dependencies: ["ArgusModel", "ArgusColumnar", "ArgusStorage", "ArgusIngest", "ArgusQuery",
+            dependencies: ["ArgusModel", "ArgusColumnar", "ArgusStorage", "ArgusIngest", "ArgusQuery", "ArgusTerminal",
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "AsyncHTTPClient", package: "async-http-client")],
             swiftSettings: settings),
@@ -105,6 +112,7 @@ let package = Package(
         .testTarget(name: "ArgusStorageTests", dependencies: ["ArgusStorage", "ArgusModel", "ArgusColumnar", "ArgusTestKit"]),
         .testTarget(name: "ArgusQueryTests", dependencies: ["ArgusQuery", "ArgusModel", "ArgusStorage", "ArgusTestKit"], exclude: ["testdata"]),
         .testTarget(name: "ArgusIngestTests", dependencies: ["ArgusIngest", "ArgusModel", "ArgusStorage", "ArgusTestKit"]),
+        .testTarget(name: "ArgusTerminalTests", dependencies: ["ArgusTerminal", "ArgusTestKit", "ArgusModel"], exclude: ["golden"]),
         .testTarget(name: "ArgusServerTests", dependencies: ["ArgusTestKit", "ArgusModel", "ArgusIngest"]),
         .testTarget(
             name: "ArgusDemoTests",

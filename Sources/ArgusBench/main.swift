@@ -7,32 +7,24 @@ import Foundation
 //   argus-bench overload [--series N] [--budget SIZE] [--factor F] [--seconds S] [--inflight SIZE]
 //   argus-bench compare [--series N] [--hours H] [--batch N] [--concurrency N] [--runs R]
 //                       [--systems argus,prometheus,victoriametrics] [--out FILE] [--timeout S]
+//   argus-bench dash [--frames N] [--idle-seconds S]
 
 let args = Array(CommandLine.arguments.dropFirst())
-switch args.first {
-case "storage":
-    try runStorageBench(Array(args.dropFirst()))
-case "query":
-    try await runQueryBench(Array(args.dropFirst()))
-case "remote-write":
-    try await runRemoteWriteBench(Array(args.dropFirst()))
-case "overload":
-    do {
-        try await runOverloadBench(Array(args.dropFirst()))
-    } catch {
-        benchChildren.killAll()
-        FileHandle.standardError.write(Data("argus-bench overload: \(error)\n".utf8))
-        exit(1)
+let rest = Array(args.dropFirst())
+do {
+    switch args.first {
+    case "storage": try runStorageBench(rest)
+    case "query": try await runQueryBench(rest)
+    case "remote-write": try await runRemoteWriteBench(rest)
+    case "overload": try await runOverloadBench(rest)
+    case "compare": try await runCompareBench(rest)
+    case "dash": try runDashBench(rest)
+    default:
+        FileHandle.standardError.write(Data("usage: argus-bench storage|query|remote-write|overload|compare|dash [options]\n".utf8))
+        exit(2)
     }
-case "compare":
-    do {
-        try await runCompareBench(Array(args.dropFirst()))
-    } catch {
-        benchChildren.killAll()
-        FileHandle.standardError.write(Data("argus-bench compare: \(error)\n".utf8))
-        exit(1)
-    }
-default:
-    FileHandle.standardError.write(Data("usage: argus-bench storage|query|remote-write|overload|compare [options]\n".utf8))
-    exit(2)
+} catch {
+    benchChildren.killAll()
+    FileHandle.standardError.write(Data("argus-bench \(args.first ?? ""): \(error)\n".utf8))
+    exit(1)
 }

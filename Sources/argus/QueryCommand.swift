@@ -1,5 +1,6 @@
 import ArgumentParser
 import ArgusModel
+import ArgusTerminal
 import AsyncHTTPClient
 import Foundation
 import NIOCore
@@ -127,11 +128,7 @@ enum QueryErrorDisplay {
 
 /// Text renderings of query results.
 enum QueryOutput {
-    static func labelText(_ m: [String: String]) -> String {
-        let name = m["__name__"] ?? ""
-        let rest = m.filter { $0.key != "__name__" }.sorted { $0.key < $1.key }.map { "\($0.key)=\"\($0.value)\"" }
-        return rest.isEmpty ? (name.isEmpty ? "{}" : name) : name + "{" + rest.joined(separator: ", ") + "}"
-    }
+    static func labelText(_ m: [String: String]) -> String { SeriesName.labelText(m) }
 
     static func time(_ t: Double) -> String {
         let f = ISO8601DateFormatter()
@@ -173,87 +170,19 @@ enum QueryOutput {
     }
 
     static func chart(_ d: [String: Any]) -> String {
-        var series: [(String, [(Double, Double)])] = []
-        if d["resultType"] as? String == "matrix" {
-            for s in d["result"] as? [[String: Any]] ?? [] {
-                let pts = (s["values"] as? [[Any]] ?? []).compactMap { p -> (Double, Double)? in
-                    guard p.count == 2, let v = Double("\(p[1])"), v.isFinite else { return nil }
-                    return ((p[0] as? Double) ?? Double("\(p[0])") ?? 0, v)
-                }
-                series.append((labelText(s["metric"] as? [String: String] ?? [:]), pts))
+        guard d["resultType"] as? String == "matrix" else { return table(d) }
+        var series: [SeriesData] = []
+        for s in d["result"] as? [[String: Any]] ?? [] {
+            var ts: [Double] = [], vs: [Double] = []
+            for p in s["values"] as? [[Any]] ?? [] where p.count == 2 {
+                guard let v = Double("\(p[1])"), v.isFinite else { continue }
+                ts.append((p[0] as? Double) ?? Double("\(p[0])") ?? 0)
+                vs.append(v)
             }
-        } else {
-            return table(d)
+            let labels = s["metric"] as? [String: String] ?? [:]
+            series.append(SeriesData(labels: labels, name: labelText(labels), times: ts, values: vs))
         }
-        return BrailleChart.render(series, width: 72, height: 16)
-    }
-}
-
-/// A line chart drawn with braille characters (2×4 dots per cell), with a y axis, a time axis
-/// and a legend.
-enum BrailleChart {
-    static let colors = ["\u{1B}[32m", "\u{1B}[33m", "\u{1B}[34m", "\u{1B}[35m", "\u{1B}[36m", "\u{1B}[31m"]
-
-    static func render(_ series: [(String, [(Double, Double)])], width: Int, height: Int) -> String {
-        let all = series.flatMap { $0.1 }
-        guard let minT = all.map(\.0).min(), let maxT = all.map(\.0).max(),
-              var minV = all.map(\.1).min(), var maxV = all.map(\.1).max() else { return "(no data)\n" }
-        if minV == maxV { minV -= 1; maxV += 1 }
-        let color = ProcessInfo.processInfo.environment["NO_COLOR"] == nil && isatty(1) != 0
-        let dotsW = width * 2, dotsH = height * 4
-        var cells = [[UInt32]](repeating: [UInt32](repeating: 0, count: width), count: height)
-        var owner = [[Int]](repeating: [Int](repeating: -1, count: width), count: height)
-        func plot(_ x: Int, _ y: Int, _ si: Int) {
-            guard x >= 0, x < dotsW, y >= 0, y < dotsH else { return }
-            let cx = x / 2, cy = y / 4
-            let bits: [[UInt32]] = [[0x01, 0x08], [0x02, 0x10], [0x04, 0x20], [0x40, 0x80]]
-            cells[cy][cx] |= bits[y % 4][x % 2]
-            owner[cy][cx] = si
-        }
-        for (si, s) in series.enumerated() {
-            var last: (Int, Int)?
-            for (t, v) in s.1 {
-                let x = maxT == minT ? 0 : Int(((t - minT) / (maxT - minT)) * Double(dotsW - 1))
-                let y = dotsH - 1 - Int(((v - minV) / (maxV - minV)) * Double(dotsH - 1))
-                if let (lx, ly) = last {
-                    let n = max(abs(x - lx), abs(y - ly), 1)
-                    for k in 0...n { plot(lx + (x - lx) * k / n, ly + (y - ly) * k / n, si) }
-                } else {
-                    plot(x, y, si)
-                }
-                last = (x, y)
-            }
-        }
-        let axisW = 10
-        var out = ""
-        for row in 0..<height {
-            let label: String
-            if row == 0 { label = short(maxV) } else if row == height - 1 { label = short(minV) } else if row == height / 2 { label = short((maxV + minV) / 2) } else { label = "" }
-            out += String(repeating: " ", count: max(0, axisW - label.count)) + label + " ┤"
-            for col in 0..<width {
-                let c = cells[row][col]
-                if c == 0 { out += " "; continue }
-                let ch = String(UnicodeScalar(0x2800 + c)!)
-                out += color && owner[row][col] >= 0 ? colors[owner[row][col] % colors.count] + ch + "\u{1B}[0m" : ch
-            }
-            out += "\n"
-        }
-        out += String(repeating: " ", count: axisW + 1) + "└" + String(repeating: "─", count: width) + "\n"
-        let l = QueryOutput.time(minT), r = QueryOutput.time(maxT)
-        out += String(repeating: " ", count: axisW + 2) + l + String(repeating: " ", count: max(1, width - l.count - r.count)) + r + "\n"
-        for (si, s) in series.enumerated() {
-            let mark = color ? colors[si % colors.count] + "━━" + "\u{1B}[0m" : ["──", "━━", "══", "┄┄", "┅┅", "╌╌"][si % 6]
-            out += "  " + mark + " " + s.0 + "\n"
-        }
-        return out
-    }
-
-    static func short(_ v: Double) -> String {
-        let a = abs(v)
-        if a >= 1e9 { return String(format: "%.1fG", v / 1e9) }
-        if a >= 1e6 { return String(format: "%.1fM", v / 1e6) }
-        if a >= 1e3 { return String(format: "%.1fk", v / 1e3) }
-        if a == a.rounded() { return String(Int(v)) }
-        return String(format: "%.3g", v)
+        let mode: ColorMode = isatty(1) != 0 ? ColorMode.detect(environment: ProcessInfo.processInfo.environment) : .none
+        return ChartText.render(series, width: 80, height: 16, mode: mode)
     }
 }

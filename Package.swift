@@ -53,9 +53,19 @@ let package = Package(
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             swiftSettings: settings),
         .target(
+            name: "ArgusRules",
+            dependencies: ["ArgusModel", "ArgusStorage", "ArgusQuery",
+                           .product(name: "GRDB", package: "GRDB.swift"),
+                           .product(name: "Yams", package: "Yams"),
+                           .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                           .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "Logging", package: "swift-log"),
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+            swiftSettings: settings),
+        .target(
             name: "ArgusServer",
             dependencies: [
-                "ArgusModel", "ArgusStorage", "ArgusIngest", "ArgusOTLP", "ArgusQuery",
+                "ArgusModel", "ArgusStorage", "ArgusIngest", "ArgusOTLP", "ArgusQuery", "ArgusRules",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
@@ -67,7 +77,7 @@ let package = Package(
         .executableTarget(
             name: "argus",
             dependencies: [
-                "ArgusModel", "ArgusStorage", "ArgusIngest", "ArgusServer", "ArgusQuery",
+                "ArgusModel", "ArgusStorage", "ArgusIngest", "ArgusServer", "ArgusQuery", "ArgusRules",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
@@ -85,6 +95,11 @@ let package = Package(
         .testTarget(name: "ArgusStorageTests", dependencies: ["ArgusStorage", "ArgusModel", "ArgusColumnar", "ArgusTestKit"]),
         .testTarget(name: "ArgusQueryTests", dependencies: ["ArgusQuery", "ArgusModel", "ArgusStorage", "ArgusTestKit"], exclude: ["testdata"]),
         .testTarget(name: "ArgusIngestTests", dependencies: ["ArgusIngest", "ArgusModel", "ArgusStorage", "ArgusTestKit"]),
+        .testTarget(
+            name: "ArgusRulesTests",
+            dependencies: ["ArgusRules", "ArgusModel", "ArgusStorage", "ArgusQuery", "ArgusTestKit",
+                           .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
         .testTarget(name: "ArgusServerTests", dependencies: ["ArgusTestKit", "ArgusModel", "ArgusIngest"]),
         .testTarget(
             name: "ArgusOTelTests",

@@ -20,6 +20,7 @@ demo: build
 test: build
 	@./scripts/install-deps.sh test
 	$(SWIFT) test 2>&1 | tee .build/test.log; exit $${PIPESTATUS[0]}
+	.build/debug/argus rules test alerts/*.test.yml
 
 bench-storage: release
 	.build/release/argus-bench storage

@@ -99,6 +99,7 @@ let package = Package(
             name: "ArgusRulesTests",
             dependencies: ["ArgusRules", "ArgusModel", "ArgusStorage", "ArgusQuery", "ArgusTestKit",
                            .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
         .testTarget(name: "ArgusServerTests", dependencies: ["ArgusTestKit", "ArgusModel", "ArgusIngest"]),
         .testTarget(

@@ -125,6 +125,8 @@ public final class Notifier: Service, Sendable {
                 for k in due { tasks.addTask { await self.flush(k) } }
                 try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(self.tickMs)) }
             }
+            // Shutting down: deliveries still retrying stop (the notification log says what is owed).
+            tasks.cancelAll()
         }
         await sender.shutdown()
     }

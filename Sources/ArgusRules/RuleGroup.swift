@@ -31,7 +31,7 @@ public struct RuleQueryFuncs: Sendable {
     }
 
     /// PromQL over a metric store through `engine`.
-    public static func promql(engine: PromQLEngine, store: MetricStore) -> RuleQueryFuncs {
+    public static func forPromQL(engine: PromQLEngine, store: MetricStore) -> RuleQueryFuncs {
         let sync: @Sendable (String, Int64) throws -> [RuleSample] = { expr, t in
             let r = try engine.evaluate(try PromQLEngine.parse(expr), start: t, end: t, step: 0, store: store, query: expr)
             switch r.value {
@@ -128,7 +128,9 @@ public struct RuleGroup: Sendable {
             do {
                 let result = try await queryFunc(rules[i].spec.expr, ts - spec.queryOffsetMs)
                 if rules[i].spec.isAlert {
-                    produced = try evaluateAlert(&rules[i], result, at: ts, ext: ext, externalURL: externalURL, query: query)
+                    var rule = rules[i]
+                    defer { rules[i] = rule }
+                    produced = try evaluateAlert(&rule, result, at: ts, ext: ext, externalURL: externalURL, query: query)
                 } else {
                     produced = try evaluateRecording(rules[i].spec, result)
                 }

@@ -41,8 +41,6 @@ public final class RuleManager: Service, Sendable {
     public let notifier: Notifier?
     public let options: RuleManagerOptions
     let logger: Logger
-    let wake: AsyncStream<Void>
-    let wakeContinuation: AsyncStream<Void>.Continuation
 
     public init(store: MetricStore?, query: RuleQueryFuncs, stateStore: RulesStateStore?, notifier: Notifier?,
                 options: RuleManagerOptions, logger: Logger) {
@@ -52,7 +50,6 @@ public final class RuleManager: Service, Sendable {
         self.notifier = notifier
         self.options = options
         self.logger = logger
-        (wake, wakeContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         if let stateStore {
             do {
                 let restored = try stateStore.loadAlerts()
@@ -79,8 +76,10 @@ public final class RuleManager: Service, Sendable {
                         "group \"\(g.name)\": language logql needs the LogQL engine, which this build of Argus does not have yet; the file is not loaded")])
                 }
                 loaded[f] = groups
+            } catch let e as RuleFileErrors {
+                errors += e.errors
             } catch {
-                errors += error.errors
+                errors.append(RuleFileError(file: f, "\(error)"))
             }
         }
         let failedFiles = Set(errors.map(\.file))
@@ -110,7 +109,6 @@ public final class RuleManager: Service, Sendable {
             s.lastReloadSuccess = errors.isEmpty
         }
         for e in errors { logger.error("rule file error; its previous rules keep running", metadata: ["error": "\(e)"]) }
-        wakeContinuation.yield()
         return errors
     }
 
@@ -120,14 +118,17 @@ public final class RuleManager: Service, Sendable {
     public var lastReloadErrors: [RuleFileError] { state.withLock { $0.lastReloadErrors } }
 
     public func run() async throws {
-        let wake = self.wake
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             let (generation, keys) = state.withLock { s in (s.generation, s.groups.map(\.key)) }
             await withTaskGroup(of: Void.self) { tasks in
                 for k in keys { tasks.addTask { await self.runGroup(k, generation: generation) } }
                 tasks.addTask {
-                    // Ends this round on reload or shutdown.
-                    _ = try? await cancelWhenGracefulShutdown { for await _ in wake { return } }
+                    // Ends this round on reload (a new generation) or shutdown.
+                    _ = try? await cancelWhenGracefulShutdown {
+                        while self.state.withLock({ $0.generation }) == generation {
+                            try await Task.sleep(for: .milliseconds(200))
+                        }
+                    }
                 }
                 await tasks.next()
                 tasks.cancelAll()

@@ -3,6 +3,9 @@ import ArgusQuery
 import ArgusStorage
 import Foundation
 import Yams
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Runs rule unit tests in promtool's format (`promtool test rules`): `rule_files`,
 /// `evaluation_interval`, `group_eval_order`, and `tests` with `interval`, `input_series`
@@ -67,7 +70,7 @@ public struct RuleUnitTester {
         }
         var g = glob_t()
         defer { globfree(&g) }
-        guard Foundation.glob(pattern, 0, nil, &g) == 0 else { return [] }
+        guard Glibc.glob(pattern, 0, nil, &g) == 0 else { return [] }
         var out: [String] = []
         for i in 0..<Int(g.gl_pathc) {
             if let p = g.gl_pathv[i] { out.append(String(cString: p)) }
@@ -139,7 +142,7 @@ public struct RuleUnitTester {
             }
         }
         groups.sort { (orderMap[$0.spec.name] ?? 0) < (orderMap[$1.spec.name] ?? 0) }
-        var query = RuleQueryFuncs.promql(engine: engine, store: store)
+        var query = RuleQueryFuncs.forPromQL(engine: engine, store: store)
         query.logql = logql
 
         // Alert tests by eval time.

@@ -29,7 +29,8 @@ struct Rules: AsyncParsableCommand {
                 } catch {
                     failed = true
                     fflush(stdout)
-                    FileHandle.standardError.write(Data(("  FAILED:\n" + error.errors.map(\.description).joined(separator: "\n") + "\n").utf8))
+                    let lines = (error as? RuleFileErrors)?.errors.map(\.description) ?? ["\(f): \(error)"]
+                    FileHandle.standardError.write(Data(("  FAILED:\n" + lines.joined(separator: "\n") + "\n").utf8))
                 }
                 print("")
             }

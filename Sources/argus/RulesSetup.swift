@@ -42,7 +42,7 @@ struct RulesSetup {
         options.paths = [path]
         options.defaultIntervalMs = evaluationInterval
         options.externalURL = externalURL
-        let manager = RuleManager(store: store, query: RuleQueryFuncs.promql(engine: engine, store: store), stateStore: stateStore,
+        let manager = RuleManager(store: store, query: RuleQueryFuncs.forPromQL(engine: engine, store: store), stateStore: stateStore,
                                   notifier: notifier, options: options, logger: logger)
         let errors = manager.reload()
         let groups = manager.groups

@@ -41,10 +41,13 @@ public final class Notifier: Service, Sendable {
     let logger: Logger
     let tickMs: Int64
     let stats = LockedBox(NotifierStats())
+    /// Silences: matching alerts are not notified while a silence is active.
+    public let silences: SilenceStore?
 
     public init(config: AlertingConfig?, store: RulesStateStore?, externalURL: String, alertmanagerURL: String? = nil,
-                logger: Logger, retryBaseMs: Int64 = 500, tickMs: Int64 = 100) {
+                silences: SilenceStore? = nil, logger: Logger, retryBaseMs: Int64 = 500, tickMs: Int64 = 100) {
         state = LockedBox(State(config: config))
+        self.silences = silences
         self.store = store
         self.externalURL = externalURL
         self.alertmanagerURL = alertmanagerURL
@@ -142,7 +145,9 @@ public final class Notifier: Service, Sendable {
         var firing: [NotifierAlert] = []
         var resolved: [NotifierAlert] = []
         for a in group.alerts.values {
-            if a.isResolved(at: now) { resolved.append(a) } else if !Self.inhibited(a, by: config.inhibitRules, among: allAlerts, now: now) {
+            if a.isResolved(at: now) {
+                resolved.append(a)
+            } else if !Self.inhibited(a, by: config.inhibitRules, among: allAlerts, now: now) && !(silences?.isSilenced(a.labels, at: now) ?? false) {
                 firing.append(a)
             }
         }

@@ -43,6 +43,9 @@ public final class RulesStateStore: Sendable {
                     receiver TEXT NOT NULL, group_key TEXT NOT NULL, firing TEXT NOT NULL, resolved TEXT NOT NULL,
                     sent_at INTEGER NOT NULL,
                     PRIMARY KEY (receiver, group_key));
+                CREATE TABLE silences (
+                    id TEXT PRIMARY KEY, matchers TEXT NOT NULL, starts_at INTEGER NOT NULL, ends_at INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL, created_by TEXT NOT NULL, comment TEXT NOT NULL);
                 """)
         }
         do { try m.migrate(db) } catch {

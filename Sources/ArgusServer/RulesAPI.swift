@@ -10,9 +10,11 @@ import NIOCore
 public struct RulesRuntime: Sendable {
     public let manager: RuleManager
     public let reload: @Sendable () async -> [String]
+    public let silences: SilenceStore?
 
-    public init(manager: RuleManager, reload: @escaping @Sendable () async -> [String]) {
+    public init(manager: RuleManager, silences: SilenceStore? = nil, reload: @escaping @Sendable () async -> [String]) {
         self.manager = manager
+        self.silences = silences
         self.reload = reload
     }
 }
@@ -30,6 +32,7 @@ struct RulesAPI {
         router.get("/api/v1/alerts") { _, _ in
             JSON.response("{\"status\":\"success\",\"data\":{\"alerts\":" + RulesAPI.alertsJSON(runtime?.manager.groups ?? []) + "}}")
         }
+        registerSilences(router)
         for method in [HTTPRequest.Method.post, .put] {
             router.on("/-/reload", method: method) { _, _ -> Response in
                 guard let runtime else {
@@ -40,6 +43,71 @@ struct RulesAPI {
                 return RulesAPI.text("failed to reload config: " + errors.joined(separator: "\n") + "\n", status: .internalServerError)
             }
         }
+    }
+
+    /// Alertmanager's v2 silence API: list, create (or update by id), expire.
+    func registerSilences(_ router: Router<BasicRequestContext>) {
+        let silences = runtime?.silences
+        router.get("/api/v2/silences") { _, _ -> Response in
+            let now = TimeUtil.nowMillis()
+            return JSON.response("[" + (silences?.list() ?? []).map { RulesAPI.silenceJSON($0, now: now) }.joined(separator: ",") + "]")
+        }
+        router.post("/api/v2/silences") { request, _ -> Response in
+            guard let silences else { return RulesAPI.text("silences need rules: start Argus with --rules\n", status: .notFound) }
+            do {
+                var req = request
+                let body = try await req.collectBody(upTo: 1 << 20)
+                let s = try RulesAPI.parseSilence(Data(body.readableBytesView))
+                let id = try silences.add(s)
+                return JSON.response("{\"silenceID\":" + JSON.quoted(id) + "}")
+            } catch {
+                return HTTPErrors.text(error)
+            }
+        }
+        router.delete("/api/v2/silence/{id}") { _, context -> Response in
+            guard let silences else { return RulesAPI.text("silence not found\n", status: .notFound) }
+            do {
+                try silences.expire(context.parameters.get("id") ?? "")
+                return RulesAPI.text("", status: .ok)
+            } catch {
+                return HTTPErrors.text(error)
+            }
+        }
+    }
+
+    static func parseSilence(_ data: Data) throws -> Silence {
+        guard let obj = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+            throw ArgusError(.badInput, "the body must be a JSON object with matchers, startsAt, endsAt, createdBy and comment")
+        }
+        var matchers: [Matcher] = []
+        for m in obj["matchers"] as? [[String: Any]] ?? [] {
+            guard let name = m["name"] as? String, let value = m["value"] as? String else {
+                throw ArgusError(.badInput, "a matcher needs a name and a value")
+            }
+            let isRegex = m["isRegex"] as? Bool ?? false
+            let isEqual = m["isEqual"] as? Bool ?? true
+            let kind: Matcher.Kind = isRegex ? (isEqual ? .regexMatch : .regexNoMatch) : (isEqual ? .equal : .notEqual)
+            matchers.append(try Matcher(kind, name, value))
+        }
+        let now = TimeUtil.nowMillis()
+        let starts = try (obj["startsAt"] as? String).map { try parseAPITime($0, name: "startsAt") } ?? now
+        guard let endsText = obj["endsAt"] as? String else { throw ArgusError(.badInput, "endsAt is required") }
+        let ends = try parseAPITime(endsText, name: "endsAt")
+        return Silence(id: obj["id"] as? String ?? "", matchers: matchers, startsAt: starts, endsAt: ends,
+                       createdBy: obj["createdBy"] as? String ?? "", comment: obj["comment"] as? String ?? "")
+    }
+
+    static func silenceJSON(_ s: Silence, now: Int64) -> String {
+        var out = "{\"id\":" + JSON.quoted(s.id) + ",\"status\":{\"state\":\"" + s.state(at: now) + "\"}"
+        out += ",\"updatedAt\":\"" + WebhookPayload.rfc3339(s.updatedAt) + "\",\"comment\":" + JSON.quoted(s.comment)
+        out += ",\"createdBy\":" + JSON.quoted(s.createdBy) + ",\"endsAt\":\"" + WebhookPayload.rfc3339(s.endsAt) + "\",\"matchers\":["
+        out += s.matchers.map { m in
+            "{\"isEqual\":" + (m.kind == .equal || m.kind == .regexMatch ? "true" : "false") + ",\"isRegex\":"
+                + (m.kind == .regexMatch || m.kind == .regexNoMatch ? "true" : "false") + ",\"name\":" + JSON.quoted(m.name)
+                + ",\"value\":" + JSON.quoted(m.value) + "}"
+        }.joined(separator: ",")
+        out += "],\"startsAt\":\"" + WebhookPayload.rfc3339(s.startsAt) + "\"}"
+        return out
     }
 
     static func text(_ s: String, status: HTTPResponse.Status) -> Response {

@@ -34,10 +34,9 @@ struct RulesSetup {
         let stateStore = try RulesStateStore(catalog: store.catalog)
         var config: AlertingConfig? = nil
         if let alertingConfig { config = try AlertingConfig.load(path: alertingConfig) }
-        var notifier: Notifier? = nil
-        if config != nil || alertmanagerURL != nil {
-            notifier = Notifier(config: config, store: stateStore, externalURL: externalURL, alertmanagerURL: alertmanagerURL, logger: logger)
-        }
+        let silences = try SilenceStore(state: stateStore)
+        let notifier: Notifier? = config == nil && alertmanagerURL == nil ? nil : Notifier(config: config, store: stateStore, externalURL: externalURL, alertmanagerURL: alertmanagerURL,
+                                silences: silences, logger: logger)
         var options = RuleManagerOptions()
         options.paths = [path]
         options.defaultIntervalMs = evaluationInterval
@@ -68,6 +67,6 @@ struct RulesSetup {
         source.resume()
         var services: [any Service] = [manager]
         if let notifier { services.append(notifier) }
-        return RulesSetup(runtime: RulesRuntime(manager: manager, reload: reload), services: services, signalSource: source)
+        return RulesSetup(runtime: RulesRuntime(manager: manager, silences: silences, reload: reload), services: services, signalSource: source)
     }
 }

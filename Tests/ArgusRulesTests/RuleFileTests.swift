@@ -48,7 +48,7 @@ import Testing
             _ = try RuleFileLoader.parse(text, file: "bad.yml")
             return []
         } catch {
-            return (error as? RuleFileErrors)?.errors.map(\.description) ?? ["\(error)"]
+            return error.errors.map(\.description)
         }
     }
 

@@ -188,4 +188,49 @@ import Testing
         }
         await receiver.stop()
     }
+
+    static func cli(_ args: [String]) throws -> (Int32, String, String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: ArgusProcess.binary)
+        p.arguments = args
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+
+    @Test func silenceHoldsTheNotificationUntilExpired() async throws {
+        let receiver = try await TestReceiver()
+        let setup = try Setup(receiverURL: receiver.url)
+        defer { setup.dir.remove() }
+        let server = try ArgusProcess(dataDir: setup.dataDir, extraArgs: setup.args)
+        defer { server.stop() }
+        let url = "http://127.0.0.1:\(server.port)"
+        var (code, out, err) = try Self.cli(["silence", "add", "--server", url, "--duration", "1h", "--comment", "maintenance",
+                                             "alertname=QueueStuck", "queue=~\"ma.*\""])
+        #expect(code == 0, "\(err)")
+        let id = out.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(id.count == 36)
+        (code, out, err) = try Self.cli(["silence", "list", "--server", url])
+        #expect(out.contains(id) && out.contains("active") && out.contains("{alertname=\"QueueStuck\",queue=~\"ma.*\"}") && out.contains("maintenance"), "\(out)")
+        // A silence that matches nothing real is refused with a reason.
+        (code, out, err) = try Self.cli(["silence", "add", "--server", url, "queue=~\".*\""])
+        #expect(code == 1)
+        #expect(err.contains("at least one matcher must not match the empty string"), "\(err)")
+
+        try Self.setDepth(server, 50)
+        try await Task.sleep(for: .seconds(4))
+        #expect(receiver.delivered.isEmpty, "a silenced alert was notified")
+        (code, _, err) = try Self.cli(["silence", "expire", "--server", url, id])
+        #expect(code == 0, "\(err)")
+        let fired = await receiver.wait(seconds: 20) { $0.count >= 1 }
+        #expect(fired, "no notification after the silence expired")
+        (code, _, err) = try Self.cli(["silence", "expire", "--server", url, "no-such-id"])
+        #expect(code == 1)
+        #expect(err.contains("silence no-such-id not found"))
+        await receiver.stop()
+    }
 }

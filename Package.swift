@@ -100,6 +100,7 @@ let package = Package(
             dependencies: ["ArgusRules", "ArgusModel", "ArgusStorage", "ArgusQuery", "ArgusTestKit",
                            .product(name: "Hummingbird", package: "hummingbird"),
                            .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "Logging", package: "swift-log"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
         .testTarget(name: "ArgusServerTests", dependencies: ["ArgusTestKit", "ArgusModel", "ArgusIngest"]),
         .testTarget(

@@ -243,13 +243,35 @@ public struct AlertingConfig: Sendable {
     /// One Alertmanager matcher string: `name op value` with op one of = != =~ !~; the value may
     /// be quoted or bare. A `{...}` list is accepted too.
     public static func parseMatcher(_ s: String) throws -> [Matcher] {
-        let t = s.trimmingCharacters(in: .whitespaces)
-        if t.hasPrefix("{") { return try SelectorParser.parse(t) }
-        if let ms = try? SelectorParser.parse("{" + t + "}") { return ms }
+        var t = s.trimmingCharacters(in: .whitespaces)
+        if t.hasPrefix("{") && t.hasSuffix("}") {
+            t = String(t.dropFirst().dropLast())
+            var out: [Matcher] = []
+            for part in t.split(separator: ",") where !part.trimmingCharacters(in: .whitespaces).isEmpty {
+                out += try parseMatcher(String(part))
+            }
+            return out
+        }
         for op in ["=~", "!~", "!=", "="] {
             if let r = t.range(of: op) {
                 let name = t[..<r.lowerBound].trimmingCharacters(in: .whitespaces)
-                let value = t[r.upperBound...].trimmingCharacters(in: .whitespaces)
+                var value = t[r.upperBound...].trimmingCharacters(in: .whitespaces)
+                guard NameRules.isValidLabelName(name) else { throw ArgusError(.badInput, "bad matcher format: \(s): invalid label name \(name)") }
+                if value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") {
+                    var unquoted = ""
+                    var escaped = false
+                    for c in value.dropFirst().dropLast() {
+                        if escaped {
+                            unquoted.append(c == "n" ? "\n" : c)
+                            escaped = false
+                        } else if c == "\\" {
+                            escaped = true
+                        } else {
+                            unquoted.append(c)
+                        }
+                    }
+                    value = unquoted
+                }
                 let kind: Matcher.Kind = op == "=" ? .equal : op == "!=" ? .notEqual : op == "=~" ? .regexMatch : .regexNoMatch
                 return [try Matcher(kind, name, value)]
             }

@@ -95,7 +95,7 @@ public enum RuleFileLoader {
             for g in list {
                 if let group = parseGroup(g, file: file, errors: &errors) {
                     if !names.insert(group.name).inserted {
-                        errors.append(RuleFileError(file: file, line: group.line, "groupname: \"\(group.name)\" is repeated in the same file"))
+                        errors.append(RuleFileError(file: file, line: group.line, column: g.mark?.column ?? 0, "groupname: \"\(group.name)\" is repeated in the same file"))
                     }
                     groups.append(group)
                 }
@@ -212,7 +212,7 @@ public enum RuleFileLoader {
         let record = m["record"]?.string
         let alert = m["alert"]?.string
         let exprNode = m["expr"]
-        let name = record ?? alert ?? ""
+        let name = alert ?? record ?? ""
         let prefix = "group \"\(group.name)\", rule \(index), \(GoQuote.quote(name)): "
         func fail(_ n: Node?, _ msg: String) {
             errors.append(RuleFileError(file: file, line: n?.mark?.line ?? line, column: n?.mark?.column ?? 0, prefix + msg))
@@ -220,7 +220,12 @@ public enum RuleFileLoader {
         var rule = RuleSpec(record: record, alert: alert, expr: exprNode?.string ?? "")
         rule.line = line
         rule.exprMark = (exprNode?.mark?.line ?? line, exprNode?.mark?.column ?? 0)
-        if record != nil && alert != nil { fail(node, "only one of 'record' and 'alert' must be set"); return nil }
+        if record != nil && alert != nil {
+            let a = m["alert"]?.mark
+            fail(m["record"], "\(a?.line ?? 0):\(a?.column ?? 0): " + prefix + "only one of 'record' and 'alert' must be set")
+            errors[errors.count - 1].message = String(errors[errors.count - 1].message.dropFirst(prefix.count))
+            return nil
+        }
         if record == nil && alert == nil { fail(node, "one of 'record' or 'alert' must be set"); return nil }
         if let r = record, !NameRules.isValidMetricName(r) { fail(m["record"], "invalid recording rule name: \(r)") }
         if let a = alert, a.isEmpty { fail(m["alert"], "alert name must not be empty") }

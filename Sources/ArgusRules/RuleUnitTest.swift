@@ -343,9 +343,7 @@ public enum SeriesNotation {
         case "nan": return .nan
         default: break
         }
-        if let d = Double(s) { return d }
-        if s.hasPrefix("0x"), let i = Int64(s.dropFirst(2), radix: 16) { return Double(i) }
-        return nil
+        return Double(s)
     }
 
     /// Expands the values; nil entries are missing samples (`_`).
@@ -355,7 +353,7 @@ public enum SeriesNotation {
             let t = String(tok)
             if t == "_" { out.append(nil); continue }
             if t == "stale" { out.append(StaleNaN.value); continue }
-            if let x = t.firstIndex(of: "x"), !t.hasPrefix("0x") {
+            if let x = t.firstIndex(of: "x") {
                 let head = String(t[..<x])
                 guard let n = Int(t[t.index(after: x)...]), n >= 0 else { throw ArgusError(.badInput, "invalid repetition in series values \(GoQuote.quote(t))") }
                 if head == "_" { out += Array(repeating: nil, count: n); continue }

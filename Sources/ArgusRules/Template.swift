@@ -512,7 +512,7 @@ struct TemplateExecutor {
 
     func field(_ v: TemplateValue, _ f: String, line: Int) throws -> TemplateValue {
         switch v {
-        case let .map(m): return m[f].map { .string($0) } ?? .null
+        case let .map(m): return .string(m[f] ?? "")
         case let .data(d):
             switch f {
             case "Labels": return .map(d.labels)

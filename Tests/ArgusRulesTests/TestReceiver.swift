@@ -1,6 +1,7 @@
 import ArgusStorage
 import Foundation
 import Hummingbird
+import Logging
 import NIOCore
 import ServiceLifecycle
 
@@ -18,6 +19,7 @@ final class TestReceiver: @unchecked Sendable {
     let script: LockedBox<[(Int, String?)]>
     private(set) var port = 0
     private var task: Task<Void, Error>?
+    private var group: ServiceGroup?
 
     /// `script`: statuses (with an optional Retry-After) to answer before answering 200.
     init(script: [(Int, String?)] = []) async throws {
@@ -37,7 +39,9 @@ final class TestReceiver: @unchecked Sendable {
         let portBox = LockedBox(0)
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
                               onServerRunning: { ch in portBox.withLock { $0 = ch.localAddress?.port ?? 0 } })
-        task = Task { try await app.runService(gracefulShutdownSignals: []) }
+        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: Logger(label: "test-receiver")))
+        self.group = group
+        task = Task { try await group.run() }
         let deadline = Date().addingTimeInterval(20)
         while portBox.withLock({ $0 }) == 0 {
             if Date() > deadline { throw TestFailure("the test receiver did not start") }
@@ -63,7 +67,7 @@ final class TestReceiver: @unchecked Sendable {
     }
 
     func stop() async {
-        task?.cancel()
+        await group?.triggerGracefulShutdown()
         _ = try? await task?.value
     }
 }

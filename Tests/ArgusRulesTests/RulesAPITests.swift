@@ -110,4 +110,20 @@ import Glibc
         #expect(try c.get("/api/v1/alerts").text.contains("\"state\":\"pending\""))
         #expect(try c.post("/-/reload", "").status == 200)
     }
+
+    @Test func shippedAlertsLoadByDefaultAndTheLogQLFileIsReported() async throws {
+        let dir = TempDir("argus-rules-default")
+        defer { dir.remove() }
+        try FileManager.default.copyItem(atPath: ShippedRulesTests.alerts, toPath: dir.path + "/alerts")
+        let server = try ArgusProcess(dataDir: dir.path + "/data", extraArgs: ["--self-scrape-interval", "0s"], currentDirectory: dir.path)
+        defer { server.stop() }
+        let groups = (json(try server.client.get("/api/v1/rules"))["data"] as? [String: Any])?["groups"] as? [[String: Any]] ?? []
+        let names = Set(groups.compactMap { $0["name"] as? String })
+        #expect(names == ["argus-self", "shop-availability", "shop-errors", "shop-latency-slo", "shop-resilience"])
+        #expect(server.stderr.contains("alerts/shop-logs.yml"))
+        #expect(server.stderr.contains("language logql needs the LogQL engine"))
+        // The PromQL rules run: PaymentsAbsent goes pending on an empty store.
+        let pending = try await waitFor(15) { try server.client.get("/api/v1/alerts").text.contains("PaymentsAbsent") }
+        #expect(pending)
+    }
 }

@@ -108,7 +108,7 @@ public struct AlertingRuleState: Sendable {
             active[r.labels] = Alert(labels: r.labels, annotations: r.annotations, state: .pending, value: r.value, activeAt: ts)
         }
         var samples: [(Labels, Double)] = []
-        for key in active.keys.sorted(by: { $0.description < $1.description }) {
+        for key in Array(active.keys) {
             var a = active[key]!
             if !seen.contains(key) {
                 var keepFiring = false
@@ -144,8 +144,9 @@ public struct AlertingRuleState: Sendable {
         return samples
     }
 
-    /// Alerts worth showing and notifying: pending, firing and resolved ones still retained.
+    /// Alerts worth showing and notifying: pending, firing and resolved ones still retained,
+    /// in a stable order (by label fingerprint).
     public var alerts: [Alert] {
-        active.values.sorted { $0.labels.description < $1.labels.description }
+        active.values.map { (Fingerprint.of($0.labels), $0) }.sorted { $0.0 < $1.0 }.map(\.1)
     }
 }

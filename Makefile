@@ -20,6 +20,7 @@ demo: build
 test: build
 	@./scripts/install-deps.sh test
 	$(SWIFT) test 2>&1 | tee .build/test.log; exit $${PIPESTATUS[0]}
+	.build/debug/argus rules test alerts/*.test.yml
 
 # Argus next to Prometheus and VictoriaMetrics on one dataset; writes docs/comparison.md.
 # Options through BENCH_ARGS, e.g. make bench BENCH_ARGS="--series 2000 --hours 2".

@@ -54,9 +54,19 @@ let package = Package(
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             swiftSettings: settings),
         .target(
+            name: "ArgusRules",
+            dependencies: ["ArgusModel", "ArgusStorage", "ArgusQuery",
+                           .product(name: "GRDB", package: "GRDB.swift"),
+                           .product(name: "Yams", package: "Yams"),
+                           .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                           .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "Logging", package: "swift-log"),
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+            swiftSettings: settings),
+        .target(
             name: "ArgusServer",
             dependencies: [
-                "ArgusModel", "ArgusStorage", "ArgusIngest", "ArgusOTLP", "ArgusQuery",
+                "ArgusModel", "ArgusStorage", "ArgusIngest", "ArgusOTLP", "ArgusQuery", "ArgusRules",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
@@ -75,7 +85,7 @@ let package = Package(
         .executableTarget(
             name: "argus",
             dependencies: [
-                "ArgusModel", "ArgusStorage", "ArgusIngest", "ArgusServer", "ArgusQuery", "ArgusTerminal",
+                "ArgusModel", "ArgusColumnar", "ArgusStorage", "ArgusIngest", "ArgusServer", "ArgusQuery", "ArgusTerminal", "ArgusRules",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
@@ -83,7 +93,7 @@ let package = Package(
             swiftSettings: settings),
         .executableTarget(
             name: "ArgusBench",
-            dependencies: ["ArgusModel", "ArgusColumnar", "ArgusStorage", "ArgusIngest", "ArgusQuery", "ArgusTerminal",
+            dependencies: ["ArgusModel", "ArgusColumnar", "ArgusStorage", "ArgusIngest", "ArgusQuery", "ArgusTerminal", "ArgusRules",
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "AsyncHTTPClient", package: "async-http-client")],
             swiftSettings: settings),
@@ -113,6 +123,13 @@ let package = Package(
         .testTarget(name: "ArgusQueryTests", dependencies: ["ArgusQuery", "ArgusModel", "ArgusStorage", "ArgusTestKit"], exclude: ["testdata"]),
         .testTarget(name: "ArgusIngestTests", dependencies: ["ArgusIngest", "ArgusModel", "ArgusStorage", "ArgusTestKit"]),
         .testTarget(name: "ArgusTerminalTests", dependencies: ["ArgusTerminal", "ArgusTestKit", "ArgusModel"], exclude: ["golden"]),
+        .testTarget(
+            name: "ArgusRulesTests",
+            dependencies: ["ArgusRules", "ArgusModel", "ArgusStorage", "ArgusQuery", "ArgusTestKit",
+                           .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "Logging", package: "swift-log"),
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
         .testTarget(name: "ArgusServerTests", dependencies: ["ArgusTestKit", "ArgusModel", "ArgusIngest"]),
         .testTarget(
             name: "ArgusDemoTests",

@@ -8,6 +8,7 @@ import Foundation
 //   argus-bench compare [--series N] [--hours H] [--batch N] [--concurrency N] [--runs R]
 //                       [--systems argus,prometheus,victoriametrics] [--out FILE] [--timeout S]
 //   argus-bench dash [--frames N] [--idle-seconds S]
+//   argus-bench rules [--series N] [--evals E]
 
 let args = Array(CommandLine.arguments.dropFirst())
 let rest = Array(args.dropFirst())
@@ -19,8 +20,9 @@ do {
     case "overload": try await runOverloadBench(rest)
     case "compare": try await runCompareBench(rest)
     case "dash": try runDashBench(rest)
+    case "rules": try await runRulesBench(rest)
     default:
-        FileHandle.standardError.write(Data("usage: argus-bench storage|query|remote-write|overload|compare|dash [options]\n".utf8))
+        FileHandle.standardError.write(Data("usage: argus-bench storage|query|remote-write|overload|compare|dash|rules [options]\n".utf8))
         exit(2)
     }
 } catch {

@@ -17,6 +17,8 @@ public struct ArgusServer {
     public let logger: Logger
     public let monitoring: SelfMonitoring
     public let engine: PromQLEngine
+    /// The rule engine behind /api/v1/rules, /api/v1/alerts and /-/reload (nil: no rules).
+    public var rules: RulesRuntime?
 
     public init(store: MetricStore, signals: OTLPSignalIngester, options: ServerOptions, engine: PromQLEngine = PromQLEngine(), logger: Logger) {
         self.store = store
@@ -61,6 +63,7 @@ public struct ArgusServer {
         }
         OTLPRoutes(store: store, signals: signals, options: options, monitoring: monitoring).register(router)
         PrometheusAPI(store: store, engine: engine, options: options, monitoring: monitoring).register(router)
+        RulesAPI(runtime: rules).register(router)
         let remoteWrite = RemoteWriteIngester(store: store, limits: options.ingestLimits)
         router.post("/api/v1/write") { request, _ -> Response in
             do {

@@ -50,6 +50,10 @@ public final class Catalog: @unchecked Sendable {
         }
     }
 
+    /// The catalog's database, for modules that keep their own small state in it (each with
+    /// its own GRDB migrations, identified uniquely, e.g. "rules-v1").
+    public var database: DatabaseQueue { db }
+
     func migrate() throws {
         var m = DatabaseMigrator()
         m.registerMigration("v1") { db in

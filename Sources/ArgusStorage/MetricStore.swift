@@ -38,7 +38,7 @@ public struct RefusedBlock: Sendable {
 public final class MetricStore: @unchecked Sendable {
     public let options: StorageOptions
     let logger: Logger
-    let catalog: Catalog
+    public let catalog: Catalog
     let wal: WAL
     let blocksDir: String
     /// The newest exemplars, in memory; logged to the WAL with their samples.

@@ -76,6 +76,20 @@ struct Serve: AsyncParsableCommand {
 
     @Option(name: .customLong("memory.budget"), help: "Resident memory budget (e.g. 2GiB); over 90% of it ingest answers 503 with Retry-After while queries go on. 0: no budget.")
     var memoryBudget = "0"
+    @Option(help: "Directory (or file) of Prometheus rule files (default: alerts/ when it exists).")
+    var rules: String?
+
+    @Option(name: .customLong("rules.evaluation-interval"), help: "Evaluation interval of rule groups that set none.")
+    var evaluationInterval = "1m"
+
+    @Option(name: .customLong("alerting-config"), help: "Notifier configuration in Alertmanager's format (route, receivers with webhook_configs, inhibit_rules).")
+    var alertingConfig: String?
+
+    @Option(name: .customLong("external-url"), help: "The URL Argus is reached at, for alerts' generatorURL and webhooks' externalURL (default http://LISTEN).")
+    var externalURL: String?
+
+    @Option(name: .customLong("alertmanager-url"), help: "Also send alerts to this Alertmanager's /api/v2/alerts.")
+    var alertmanagerURL: String?
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel = "info"
@@ -156,7 +170,20 @@ struct Serve: AsyncParsableCommand {
         } catch let e as ArgusError {
             throw ValidationError(e.message)
         }
-        let argusServer = ArgusServer(store: store, signals: signals, options: server, engine: PromQLEngine(options: engineOptions), logger: logger)
+        let engine = PromQLEngine(options: engineOptions)
+        var argusServer = ArgusServer(store: store, signals: signals, options: server, engine: engine, logger: logger)
+        let rulesSetup: RulesSetup?
+        do {
+            let interval = try PromDuration.parseMillis(evaluationInterval)
+            guard interval > 0 else { throw ValidationError("--rules.evaluation-interval must be positive") }
+            rulesSetup = try RulesSetup.make(rulesPath: rules, alertingConfig: alertingConfig, externalURL: externalURL ?? "http://\(listen)",
+                                             alertmanagerURL: alertmanagerURL, evaluationInterval: interval, store: store, engine: engine, logger: logger)
+        } catch let e as ValidationError {
+            throw e
+        } catch {
+            throw fatal("\(error)")
+        }
+        argusServer.rules = rulesSetup?.runtime
         let app = argusServer.application { port in
             boundAddress.withLock { $0 = "\(host):\(port)" }
             logger.notice("listening", metadata: ["address": "\(host):\(port)"])
@@ -177,6 +204,7 @@ struct Serve: AsyncParsableCommand {
                                                       interval: .milliseconds(selfScrapeMs),
                                                       instance: { boundAddress.withLock { $0 } }, logger: logger)))
         }
+        for service in rulesSetup?.services ?? [] { services.append(.init(service: service)) }
         let group = ServiceGroup(
             configuration: .init(
                 services: services,
@@ -185,6 +213,7 @@ struct Serve: AsyncParsableCommand {
             )
         )
         try await group.run()
+        rulesSetup?.signalSource.cancel()
         store.close()
         logger.notice("stopped")
     }

@@ -21,7 +21,9 @@ public final class ArgusProcess {
     }
 
     /// Starts the server and waits until it prints the port it listens on.
-    public init(dataDir: String, extraArgs: [String] = []) throws {
+    /// `currentDirectory` defaults to the temporary directory: not the package root, where
+    /// `argus serve` would load the shipped alerts/ by default.
+    public init(dataDir: String, extraArgs: [String] = [], currentDirectory: String? = nil) throws {
         self.dataDir = dataDir
         guard FileManager.default.isExecutableFile(atPath: ArgusProcess.binary) else {
             throw TestError("\(ArgusProcess.binary) is missing: run `swift build` (make test does) before the server tests")
@@ -30,6 +32,7 @@ public final class ArgusProcess {
         FileManager.default.createFile(atPath: stderrPath, contents: nil)
         process.executableURL = URL(fileURLWithPath: ArgusProcess.binary)
         process.arguments = ["serve", "--data-dir", dataDir, "--listen", "127.0.0.1:0"] + extraArgs
+        process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory ?? NSTemporaryDirectory())
         process.standardOutput = stdoutPipe
         process.standardError = FileHandle(forWritingAtPath: stderrPath)
         try process.run()

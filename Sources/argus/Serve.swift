@@ -70,6 +70,8 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("ingest.max-inflight-bytes"), help: "Request bytes that may be in flight on ingest paths; more get 503 with Retry-After.")
     var maxInflight = "256MiB"
 
+    @OptionGroup var logOptions: LogStoreFlags
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel = "info"
 
@@ -127,11 +129,11 @@ struct Serve: AsyncParsableCommand {
         }
         let signals: OTLPSignalIngester
         do {
-            signals = OTLPSignalIngester(logs: try SignalLog(dir: dataDir + "/signals/logs", logger: logger),
-                                         traces: try SignalLog(dir: dataDir + "/signals/traces", logger: logger))
+            signals = OTLPSignalIngester(traces: try SignalLog(dir: dataDir + "/signals/traces", logger: logger))
         } catch {
-            throw fatal("cannot open the log and span logs under \(dataDir)/signals: \(error)")
+            throw fatal("cannot open the span log under \(dataDir)/signals: \(error)")
         }
+        let logs = try openLogStore(storage, sharing: store, logger: logger)
         let host = server.host
         let selfScrapeMs: Int64
         do { selfScrapeMs = try PromDuration.parseMillis(selfScrapeInterval) } catch { throw ValidationError("--self-scrape-interval: \(error)") }
@@ -145,7 +147,8 @@ struct Serve: AsyncParsableCommand {
         } catch let e as ArgusError {
             throw ValidationError(e.message)
         }
-        let argusServer = ArgusServer(store: store, signals: signals, options: server, engine: PromQLEngine(options: engineOptions), logger: logger)
+        let argusServer = ArgusServer(store: store, signals: signals, logs: logs, options: server, engine: PromQLEngine(options: engineOptions),
+                                      logEngine: LogQLEngine(options: logQLOptions()), logger: logger)
         let app = argusServer.application { port in
             boundAddress.withLock { $0 = "\(host):\(port)" }
             logger.notice("listening", metadata: ["address": "\(host):\(port)"])
@@ -155,6 +158,7 @@ struct Serve: AsyncParsableCommand {
         }
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: app), .init(service: StorageService(store: store, logger: logger)),
+            .init(service: LogStorageService(store: logs, logger: logger)),
         ]
         if !jobs.isEmpty {
             let scraper = Scraper(store: store, jobs: jobs, logger: logger)
@@ -174,6 +178,7 @@ struct Serve: AsyncParsableCommand {
             )
         )
         try await group.run()
+        logs.close()
         store.close()
         logger.notice("stopped")
     }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// One log record as the log store keeps it: OTLP's LogRecord with its resource reduced to the
 /// stream it belongs to (see `LogStreamLabels`).
 ///
@@ -49,25 +51,33 @@ public struct LogRecord: Sendable, Equatable {
     }
 
     /// The level Loki would detect (`detected_level`): from the severity number, else the
-    /// severity text, else a `level`-like attribute, else `unknown`.
-    public var detectedLevel: String {
+    /// severity text, else a `level`-like attribute or stream label, else a `level=…` or
+    /// `"level":"…"` in the line, else `unknown`.
+    public func detectedLevel(streamLevel: String? = nil) -> String {
         if let l = LogSeverity.level(number: severityNumber) { return l }
         if !severityText.isEmpty, let l = LogSeverity.level(text: severityText) { return l }
         for a in attributes where a.name == "level" || a.name == "severity" || a.name == "lvl" {
             if let l = LogSeverity.level(text: a.value) { return l }
         }
-        return "unknown"
+        if let s = streamLevel, let l = LogSeverity.level(text: s) { return l }
+        return LogSeverity.level(inLine: body) ?? "unknown"
     }
 
     /// Structured metadata as queries see it: the stored attributes plus `detected_level`,
     /// `severity_text`/`severity_number` when set, and `trace_id`/`span_id` as hex when set.
-    public func structuredMetadata() -> [(name: String, value: String)] {
+    /// `level` is added too when the record carries a severity and no `level` attribute, so
+    /// `sum by (level)` works on OTLP logs as on Loki streams labelled with a level.
+    public func structuredMetadata(streamLevel: String? = nil) -> [(name: String, value: String)] {
         var out = attributes
         if !traceID.isEmpty, !out.contains(where: { $0.name == "trace_id" }) { out.append(("trace_id", traceIDHex)) }
         if !spanID.isEmpty, !out.contains(where: { $0.name == "span_id" }) { out.append(("span_id", spanIDHex)) }
         if !severityText.isEmpty { out.append(("severity_text", severityText)) }
         if severityNumber != 0 { out.append(("severity_number", String(severityNumber))) }
-        if !out.contains(where: { $0.name == "detected_level" }) { out.append(("detected_level", detectedLevel)) }
+        let detected = detectedLevel(streamLevel: streamLevel)
+        if !out.contains(where: { $0.name == "detected_level" }) { out.append(("detected_level", detected)) }
+        if streamLevel == nil && (severityNumber != 0 || !severityText.isEmpty) && !out.contains(where: { $0.name == "level" }) {
+            out.append(("level", detected))
+        }
         return out
     }
 }
@@ -97,6 +107,19 @@ public enum LogSeverity {
         case "fatal", "critical", "crit", "panic", "emergency", "alert", "f": return "fatal"
         default: return nil
         }
+    }
+
+    /// A level written in the line as logfmt (`level=warn`) or JSON (`"level":"warn"`).
+    public static func level(inLine line: String) -> String? {
+        var s = Substring(line)
+        for key in ["level=", "\"level\":\"", "\"level\": \"", "lvl=", "severity="] {
+            guard let r = s.range(of: key) else { continue }
+            s = s[r.upperBound...]
+            let word = s.prefix { $0.isLetter }
+            if let l = level(text: String(word)) { return l }
+            s = Substring(line)
+        }
+        return nil
     }
 
     /// The OTLP severity number of a level name (the first of its range), 0 when unknown.

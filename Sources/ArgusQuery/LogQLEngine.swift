@@ -138,7 +138,7 @@ public final class LogQLEngine: Sendable {
                     if records == nil { records = try batch.records() }
                     let rec = records![i]
                     var labels = LogQLEntryLabels(stream: batch.labels)
-                    for m in rec.structuredMetadata() { labels.extra.append((m.name, m.value, false)) }
+                    for m in rec.structuredMetadata(streamLevel: batch.labels["level"]) { labels.extra.append((m.name, m.value, false)) }
                     var line = rec.body
                     if !pipeline.process(line: &line, time: t, labels: &labels) { continue }
                     try body(t, line, lineBytes.count, &labels)

@@ -4,6 +4,7 @@ import Foundation
 //   argus-bench storage [--series N] [--hours H] [--dir DIR] [--jitter MS]
 //   argus-bench query [--series N] [--hours H] [--runs R]
 //   argus-bench remote-write [--series N] [--hours H] [--batch N] [--concurrency N] [--url URL]
+//   argus-bench logs [--records N] [--batch N] [--rare-every N] [--dir DIR]
 
 let args = Array(CommandLine.arguments.dropFirst())
 switch args.first {
@@ -13,7 +14,9 @@ case "query":
     try await runQueryBench(Array(args.dropFirst()))
 case "remote-write":
     try await runRemoteWriteBench(Array(args.dropFirst()))
+case "logs":
+    try runLogsBench(Array(args.dropFirst()))
 default:
-    FileHandle.standardError.write(Data("usage: argus-bench storage|query|remote-write [options]\n".utf8))
+    FileHandle.standardError.write(Data("usage: argus-bench storage|query|remote-write|logs [options]\n".utf8))
     exit(2)
 }

@@ -9,6 +9,7 @@ import Foundation
 //                       [--systems argus,prometheus,victoriametrics] [--out FILE] [--timeout S]
 //   argus-bench dash [--frames N] [--idle-seconds S]
 //   argus-bench rules [--series N] [--evals E]
+//   argus-bench logs [--records N] [--batch N] [--rare-every N] [--dir DIR]
 
 let args = Array(CommandLine.arguments.dropFirst())
 let rest = Array(args.dropFirst())
@@ -21,8 +22,9 @@ do {
     case "compare": try await runCompareBench(rest)
     case "dash": try runDashBench(rest)
     case "rules": try await runRulesBench(rest)
+    case "logs": try runLogsBench(rest)
     default:
-        FileHandle.standardError.write(Data("usage: argus-bench storage|query|remote-write|overload|compare|dash|rules [options]\n".utf8))
+        FileHandle.standardError.write(Data("usage: argus-bench storage|query|remote-write|overload|compare|dash|rules|logs [options]\n".utf8))
         exit(2)
     }
 } catch {

@@ -75,6 +75,19 @@ public final class PromQLEngine: Sendable {
                             samplesRead: evaluator.samplesRead)
     }
 
+    /// Evaluates an expression whose selectors may be answered by `leafSource` (LogQL metric
+    /// queries run their aggregations and binary operations through here).
+    func evaluate(_ expr: Expr, start: Int64, end: Int64, step: Int64, store: MetricStore?, query: String,
+                  leafSource: @escaping (Expr.VectorSelector, PromQLGrid) throws -> GridVector?) throws -> PromQLResult {
+        let evaluator = PromQLEvaluator(store: store, options: options, start: start, end: end,
+                                        step: step == 0 ? 1 : step, isInstant: step == 0)
+        evaluator.queryText = query
+        evaluator.leafSource = leafSource
+        let value = try evaluator.run(expr)
+        return PromQLResult(value: value, warnings: evaluator.annotations.warnings, infos: evaluator.annotations.infos,
+                            samplesRead: evaluator.samplesRead)
+    }
+
     /// Parses and type-checks a query, throwing `ArgusError(.badInput)` with Prometheus' message.
     public static func parse(_ query: String) throws -> Expr {
         do {

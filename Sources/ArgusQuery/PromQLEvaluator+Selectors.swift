@@ -15,7 +15,7 @@ extension PromQLEvaluator {
         let fixed = atTime(sel.at).map { $0 &- sel.offset }
         let firstRef = fixed ?? (grid.start &- sel.offset)
         let lastRef = fixed ?? (grid.end &- sel.offset)
-        let set = store.querier(mint: firstRef &- lookback &+ 1, maxt: lastRef).select(sel.matchers)
+        let set = try metricStore().querier(mint: firstRef &- lookback &+ 1, maxt: lastRef).select(sel.matchers)
         var row = [Double](repeating: Absent.value, count: grid.count)
         while let s = set.next() {
             try checkDeadline()
@@ -125,7 +125,7 @@ extension PromQLEvaluator {
             guard grid.count > 0 else { return windows }
             let lastEnd = windows.end(grid, grid.count - 1)
             let firstEnd = windows.end(grid, 0)
-            let set = store.querier(mint: firstEnd &- m.range &+ 1, maxt: lastEnd).select(sel.matchers)
+            let set = try metricStore().querier(mint: firstEnd &- m.range &+ 1, maxt: lastEnd).select(sel.matchers)
             var ts: [Int64] = []
             var vs: [Double] = []
             while let s = set.next() {
@@ -218,5 +218,12 @@ extension PromQLEvaluator {
             }
         }
         return out
+    }
+}
+
+extension PromQLEvaluator {
+    func metricStore() throws -> MetricStore {
+        guard let store else { throw ArgusError(.execution, "this query has no metric store to read series from") }
+        return store
     }
 }

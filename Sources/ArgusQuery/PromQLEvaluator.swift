@@ -8,7 +8,11 @@ import ArgusStorage
 /// time range their grid needs, one series at a time. `samples` counts the points held in memory
 /// (results of nodes still needed, plus the window being processed) against `maxSamples`.
 final class PromQLEvaluator {
-    let store: MetricStore
+    /// The metric store selectors read; nil when every selector is a leaf of `leafSource`.
+    let store: MetricStore?
+    /// Supplies the values of selectors that stand for something else (LogQL's range
+    /// aggregations); nil answers fall through to the store.
+    var leafSource: ((Expr.VectorSelector, PromQLGrid) throws -> GridVector?)?
     let options: PromQLEngineOptions
     /// The query's start and end, which `@ start()` and `@ end()` refer to at any depth.
     let queryStart: Int64
@@ -57,7 +61,7 @@ final class PromQLEvaluator {
         var vs: [Double]
     }
 
-    init(store: MetricStore, options: PromQLEngineOptions, start: Int64, end: Int64, step: Int64, isInstant: Bool) {
+    init(store: MetricStore?, options: PromQLEngineOptions, start: Int64, end: Int64, step: Int64, isInstant: Bool) {
         self.store = store
         self.options = options
         queryStart = start
@@ -157,6 +161,7 @@ final class PromQLEvaluator {
         case .paren(let p):
             return try evalNode(p.expr, grid)
         case .vectorSelector(let v):
+            if let leafSource, let leaf = try leafSource(v, grid) { return .vector(leaf) }
             return .vector(try evalVectorSelector(v, grid))
         case .matrixSelector, .subquery:
             throw ArgusError(.execution, "range vector \(expr) can only be evaluated as a function argument or an instant query")

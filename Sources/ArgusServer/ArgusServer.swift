@@ -19,14 +19,19 @@ public struct ArgusServer {
     public let engine: PromQLEngine
     /// The rule engine behind /api/v1/rules, /api/v1/alerts and /-/reload (nil: no rules).
     public var rules: RulesRuntime?
+    public let logs: LogStore
+    public let logEngine: LogQLEngine
 
-    public init(store: MetricStore, signals: OTLPSignalIngester, options: ServerOptions, engine: PromQLEngine = PromQLEngine(), logger: Logger) {
+    public init(store: MetricStore, signals: OTLPSignalIngester, logs: LogStore, options: ServerOptions, engine: PromQLEngine = PromQLEngine(),
+                logEngine: LogQLEngine = LogQLEngine(), logger: Logger) {
         self.store = store
         self.signals = signals
+        self.logs = logs
+        self.logEngine = logEngine
         self.options = options
         self.logger = logger
         self.engine = engine
-        monitoring = SelfMonitoring(store: store, signals: signals)
+        monitoring = SelfMonitoring(store: store, signals: signals, logs: logs)
     }
 
     public func router() -> Router<BasicRequestContext> {
@@ -61,7 +66,8 @@ public struct ArgusServer {
                 return HTTPErrors.text(error)
             }
         }
-        OTLPRoutes(store: store, signals: signals, options: options, monitoring: monitoring).register(router)
+        OTLPRoutes(store: store, signals: signals, logs: OTLPLogIngester(store: logs), options: options, monitoring: monitoring).register(router)
+        LokiAPI(logs: logs, engine: logEngine, options: options, monitoring: monitoring).register(router)
         PrometheusAPI(store: store, engine: engine, options: options, monitoring: monitoring).register(router)
         RulesAPI(runtime: rules).register(router)
         let remoteWrite = RemoteWriteIngester(store: store, limits: options.ingestLimits)

@@ -10,6 +10,7 @@ import SwiftProtobuf
 struct OTLPRoutes {
     let store: MetricStore
     let signals: OTLPSignalIngester
+    let logs: OTLPLogIngester
     let options: ServerOptions
     let monitoring: SelfMonitoring
 
@@ -17,6 +18,7 @@ struct OTLPRoutes {
         registerLoki(router)
         let metrics = OTLPMetricsIngester(store: store, limits: options.ingestLimits)
         let signals = self.signals
+        let logs = self.logs
         let monitoring = self.monitoring
         router.post("/v1/metrics") { request, _ in
             await handle(request, as: OTLPMetricsRequest.self) { req, format in
@@ -32,7 +34,7 @@ struct OTLPRoutes {
         }
         router.post("/v1/logs") { request, _ in
             await handle(request, as: OTLPLogsRequest.self) { req, format in
-                let counts = try await runBlocking { try signals.ingest(req) }
+                let counts = try await runBlocking { try logs.ingest(req) }
                 monitoring.record(counts, protocol: "otlp", signal: "logs")
                 var resp = Opentelemetry_Proto_Collector_Logs_V1_ExportLogsServiceResponse()
                 if let first = counts.firstError {
@@ -58,7 +60,7 @@ struct OTLPRoutes {
 
     /// Loki push (JSON, optionally gzip'd): stored like OTLP logs.
     func registerLoki(_ router: Router<BasicRequestContext>) {
-        let signals = self.signals
+        let logs = self.logs
         let options = self.options
         let monitoring = self.monitoring
         router.post("/loki/api/v1/push") { request, _ -> Response in
@@ -74,10 +76,10 @@ struct OTLPRoutes {
                 if let enc = request.headers[.contentEncoding]?.lowercased(), enc == "gzip" || enc == "deflate" {
                     bytes = try Gzip.decompress(bytes, limit: options.maxBodyBytes)
                 }
-                let (logs, _) = isProtobuf
+                let (pushed, _) = isProtobuf
                     ? try LokiPush.decodeProtobuf(try Snappy.decompress(bytes, limit: options.maxBodyBytes * 8), now: TimeUtil.nowMillis())
                     : try LokiPush.decodeJSON(bytes, now: TimeUtil.nowMillis())
-                let counts = try await runBlocking { try signals.ingest(logs) }
+                let counts = try await runBlocking { try logs.ingest(pushed, mode: .loki) }
                 monitoring.record(counts, protocol: "loki", signal: "logs")
                 if let first = counts.firstError { throw ArgusError(.badInput, first) }
                 return Response(status: .noContent)

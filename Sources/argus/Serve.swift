@@ -76,6 +76,7 @@ struct Serve: AsyncParsableCommand {
 
     @Option(name: .customLong("memory.budget"), help: "Resident memory budget (e.g. 2GiB); over 90% of it ingest answers 503 with Retry-After while queries go on. 0: no budget.")
     var memoryBudget = "0"
+
     @Option(help: "Directory (or file) of Prometheus rule files (default: alerts/ when it exists).")
     var rules: String?
 
@@ -90,6 +91,8 @@ struct Serve: AsyncParsableCommand {
 
     @Option(name: .customLong("alertmanager-url"), help: "Also send alerts to this Alertmanager's /api/v2/alerts.")
     var alertmanagerURL: String?
+
+    @OptionGroup var logOptions: LogStoreFlags
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel = "info"
@@ -152,11 +155,11 @@ struct Serve: AsyncParsableCommand {
         }
         let signals: OTLPSignalIngester
         do {
-            signals = OTLPSignalIngester(logs: try SignalLog(dir: dataDir + "/signals/logs", logger: logger),
-                                         traces: try SignalLog(dir: dataDir + "/signals/traces", logger: logger))
+            signals = OTLPSignalIngester(traces: try SignalLog(dir: dataDir + "/signals/traces", logger: logger))
         } catch {
-            throw fatal("cannot open the log and span logs under \(dataDir)/signals: \(error)")
+            throw fatal("cannot open the span log under \(dataDir)/signals: \(error)")
         }
+        let logs = try openLogStore(storage, sharing: store, logger: logger)
         let host = server.host
         let selfScrapeMs: Int64
         do { selfScrapeMs = try PromDuration.parseMillis(selfScrapeInterval) } catch { throw ValidationError("--self-scrape-interval: \(error)") }
@@ -171,7 +174,8 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError(e.message)
         }
         let engine = PromQLEngine(options: engineOptions)
-        var argusServer = ArgusServer(store: store, signals: signals, options: server, engine: engine, logger: logger)
+        var argusServer = ArgusServer(store: store, signals: signals, logs: logs, options: server, engine: engine,
+                                      logEngine: LogQLEngine(options: logQLOptions()), logger: logger)
         let rulesSetup: RulesSetup?
         do {
             let interval = try PromDuration.parseMillis(evaluationInterval)
@@ -193,6 +197,7 @@ struct Serve: AsyncParsableCommand {
         }
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: app), .init(service: StorageService(store: store, logger: logger)),
+            .init(service: LogStorageService(store: logs, logger: logger)),
         ]
         if !jobs.isEmpty {
             let scraper = Scraper(store: store, jobs: jobs, logger: logger)
@@ -214,6 +219,7 @@ struct Serve: AsyncParsableCommand {
         )
         try await group.run()
         rulesSetup?.signalSource.cancel()
+        logs.close()
         store.close()
         logger.notice("stopped")
     }

@@ -1,0 +1,347 @@
+import ArgusModel
+
+/// The log block format (version 1): two files in a block directory. See docs/format.md.
+///
+/// - `chunks` (magic `ARGL`): the column frames of every chunk, back to back. A chunk holds up
+///   to `chunkRecords` records of one stream sorted by time; each of its six columns is one zstd
+///   frame: time, observed time, severity, body, trace/span ids, attributes.
+/// - `index` (magic `ARGX`): u32 raw length, then one zstd frame with the stream table (labels)
+///   and the chunk table: stream, record count, time range, body bytes, each column's offset,
+///   compressed and raw size and CRC-32C, and the chunk's token filter.
+public enum LogBlockFormat {
+    public static let version: UInt16 = 1
+    public static let chunksMagic = "ARGL"
+    public static let indexMagic = "ARGX"
+    public static let chunkRecords = 8192
+    public static let chunkBodyBytes = 2 << 20
+    public static let columnCount = 6
+
+    /// Column numbers inside a chunk (part of the format).
+    public enum Column: Int {
+        case time = 0, observed = 1, severity = 2, body = 3, ids = 4, attributes = 5
+    }
+}
+
+public struct LogBlockStats: Sendable {
+    public var streams = 0
+    public var chunks = 0
+    public var records = 0
+    public var bodyBytes = 0
+    public var minT = Int64.max
+    public var maxT = Int64.min
+    public var bytes = 0
+}
+
+/// One chunk's entry in the index.
+public struct LogChunkMeta: Sendable {
+    public var stream: Int
+    public var count: Int
+    public var minT: Int64
+    public var maxT: Int64
+    public var bodyBytes: Int
+    public var offsets: [Int]
+    public var sizes: [Int]
+    public var rawSizes: [Int]
+    public var crcs: [UInt32]
+    public var filter: TokenFilter
+}
+
+/// Writes a log block. Streams are added whole, each with its records sorted by time.
+public struct LogBlockWriter {
+    let dir: String
+    let level: Int32
+    var data = ByteWriter()
+    var streams: [[(name: String, value: String)]] = []
+    var chunks: [LogChunkMeta] = []
+    public private(set) var stats = LogBlockStats()
+
+    public init(dir: String, zstdLevel: Int32 = 3) {
+        self.dir = dir
+        level = zstdLevel
+        ColumnFile.header(magic: LogBlockFormat.chunksMagic, version: LogBlockFormat.version, into: &data)
+    }
+
+    public mutating func add(stream labels: [(name: String, value: String)], records: [LogRecord]) throws {
+        guard !records.isEmpty else { return }
+        let s = streams.count
+        streams.append(labels)
+        stats.streams += 1
+        var start = 0
+        while start < records.count {
+            var end = start
+            var bytes = 0
+            while end < records.count && end - start < LogBlockFormat.chunkRecords && bytes < LogBlockFormat.chunkBodyBytes {
+                bytes += records[end].body.utf8.count
+                end += 1
+            }
+            try addChunk(stream: s, records[start..<end])
+            start = end
+        }
+    }
+
+    mutating func addChunk(stream: Int, _ recs: ArraySlice<LogRecord>) throws {
+        var cols = [ByteWriter](repeating: ByteWriter(), count: LogBlockFormat.columnCount)
+        var prev: Int64 = 0
+        var sevText = DictionaryColumnWriter()
+        var keys = DictionaryColumnWriter()
+        var attrRows = ByteWriter()
+        var bodyBytes = 0
+        var hashes = Set<UInt64>()
+        for r in recs {
+            cols[0].varint(r.time &- prev)
+            prev = r.time
+            cols[1].varint(r.observedTime == 0 ? Int64.min : r.observedTime &- r.time)
+            cols[2].u8(r.severityNumber)
+            sevText.append(r.severityText)
+            var flags: UInt8 = 0
+            if !r.traceID.isEmpty { flags |= 1 }
+            if !r.spanID.isEmpty { flags |= 2 }
+            cols[4].u8(flags)
+            if !r.traceID.isEmpty { cols[4].uvarint(UInt64(r.traceID.count)); cols[4].append(r.traceID) }
+            if !r.spanID.isEmpty { cols[4].uvarint(UInt64(r.spanID.count)); cols[4].append(r.spanID) }
+            attrRows.uvarint(UInt64(r.attributes.count))
+            for a in r.attributes {
+                keys.append(a.name)
+                attrRows.string(a.value)
+            }
+        }
+        // Body: lengths, then bytes; the token filter is built from the same bytes.
+        for r in recs { cols[3].uvarint(UInt64(r.body.utf8.count)) }
+        for r in recs {
+            var b = r.body
+            b.withUTF8 { p in
+                cols[3].bytes.append(contentsOf: p)
+                bodyBytes += p.count
+                TokenFilter.forEachToken(UnsafeRawBufferPointer(p)) { hashes.insert($0) }
+            }
+        }
+        sevText.finish(into: &cols[2])
+        keys.finishDictionary(into: &cols[5])
+        cols[5].u32(UInt32(keys.rows))
+        cols[5].append(keys.indexes.bytes)
+        cols[5].append(attrRows.bytes)
+        var filter = TokenFilter(capacity: hashes.count)
+        for h in hashes { filter.insert(h) }
+        var meta = LogChunkMeta(stream: stream, count: recs.count, minT: recs.map(\.time).min()!, maxT: recs.map(\.time).max()!,
+                                bodyBytes: bodyBytes, offsets: [], sizes: [], rawSizes: [], crcs: [], filter: filter)
+        for c in cols {
+            let off = data.count
+            try c.bytes.withUnsafeBytes { try Zstd.compress($0, level: level, into: &data.bytes) }
+            let frame = data.bytes.withUnsafeBytes { UnsafeRawBufferPointer(rebasing: $0[off...]) }
+            meta.offsets.append(off)
+            meta.sizes.append(data.count - off)
+            meta.rawSizes.append(c.count)
+            meta.crcs.append(CRC32C.checksum(frame))
+        }
+        chunks.append(meta)
+        stats.chunks += 1
+        stats.records += recs.count
+        stats.bodyBytes += bodyBytes
+        stats.minT = min(stats.minT, meta.minT)
+        stats.maxT = max(stats.maxT, meta.maxT)
+    }
+
+    /// Writes both files durably and returns the block's statistics.
+    public mutating func finish() throws -> LogBlockStats {
+        ColumnFile.seal(&data)
+        var idx = ByteWriter()
+        idx.uvarint(UInt64(streams.count))
+        for s in streams {
+            idx.uvarint(UInt64(s.count))
+            for l in s {
+                idx.string(l.name)
+                idx.string(l.value)
+            }
+        }
+        idx.uvarint(UInt64(chunks.count))
+        for c in chunks {
+            idx.uvarint(UInt64(c.stream))
+            idx.uvarint(UInt64(c.count))
+            idx.varint(c.minT)
+            idx.uvarint(UInt64(c.maxT &- c.minT))
+            idx.uvarint(UInt64(c.bodyBytes))
+            for i in 0..<LogBlockFormat.columnCount {
+                idx.uvarint(UInt64(c.offsets[i]))
+                idx.uvarint(UInt64(c.sizes[i]))
+                idx.uvarint(UInt64(c.rawSizes[i]))
+                idx.u32(c.crcs[i])
+            }
+            idx.u8(UInt8(c.filter.k))
+            idx.uvarint(UInt64(c.filter.bits.count))
+            for w in c.filter.bits { idx.u64(w) }
+        }
+        var file = ByteWriter()
+        ColumnFile.header(magic: LogBlockFormat.indexMagic, version: LogBlockFormat.version, into: &file)
+        file.u32(UInt32(idx.count))
+        try idx.bytes.withUnsafeBytes { try Zstd.compress($0, level: level, into: &file.bytes) }
+        ColumnFile.seal(&file)
+        try writeFileDurably(data.bytes, to: dir + "/chunks")
+        try writeFileDurably(file.bytes, to: dir + "/index")
+        fsyncDirectory(dir)
+        stats.bytes = data.count + file.count
+        return stats
+    }
+}
+
+/// Reads a log block: the index is decoded at open, chunk columns on demand (each frame's
+/// checksum is verified when it is read).
+public final class LogBlockReader: @unchecked Sendable {
+    public let dir: String
+    let file: MappedFile
+    public let streams: [[(name: String, value: String)]]
+    public let chunks: [LogChunkMeta]
+
+    public init(dir: String) throws {
+        self.dir = dir
+        let indexFile = try MappedFile(path: dir + "/index")
+        let (body, _) = try ColumnFile.open(indexFile.bytes, magic: LogBlockFormat.indexMagic, maxVersion: LogBlockFormat.version)
+        var hr = ByteReader(body)
+        let raw = Int(try hr.u32())
+        let idx = try Zstd.decompress(UnsafeRawBufferPointer(rebasing: body[hr.offset...]), size: raw)
+        file = try MappedFile(path: dir + "/chunks")
+        guard file.bytes.count >= ColumnFile.headerSize + ColumnFile.trailerSize,
+              Array(UnsafeRawBufferPointer(rebasing: file.bytes[0..<4])) == Array(LogBlockFormat.chunksMagic.utf8) else {
+            throw ColumnarError.corrupt("chunks file: bad magic or truncated")
+        }
+        let dataSize = file.bytes.count
+        (streams, chunks) = try idx.withUnsafeBytes { p -> ([[(name: String, value: String)]], [LogChunkMeta]) in
+            var r = ByteReader(p)
+            let ns = Int(try r.uvarint())
+            guard ns <= r.remaining else { throw ColumnarError.corrupt("stream count") }
+            var streams: [[(name: String, value: String)]] = []
+            for _ in 0..<ns {
+                let nl = Int(try r.uvarint())
+                guard nl <= r.remaining else { throw ColumnarError.corrupt("label count") }
+                var ls: [(name: String, value: String)] = []
+                for _ in 0..<nl { ls.append((try r.string(), try r.string())) }
+                streams.append(ls)
+            }
+            let nc = Int(try r.uvarint())
+            guard nc <= r.remaining else { throw ColumnarError.corrupt("chunk count") }
+            var chunks: [LogChunkMeta] = []
+            chunks.reserveCapacity(nc)
+            for _ in 0..<nc {
+                let stream = Int(try r.uvarint())
+                guard stream < streams.count else { throw ColumnarError.corrupt("chunk stream \(stream) of \(streams.count)") }
+                let count = Int(try r.uvarint())
+                let minT = try r.varint()
+                let maxT = minT &+ Int64(bitPattern: try r.uvarint())
+                let bodyBytes = Int(try r.uvarint())
+                var m = LogChunkMeta(stream: stream, count: count, minT: minT, maxT: maxT, bodyBytes: bodyBytes,
+                                     offsets: [], sizes: [], rawSizes: [], crcs: [], filter: TokenFilter(bits: [], k: 0))
+                for _ in 0..<LogBlockFormat.columnCount {
+                    let off = Int(try r.uvarint()), size = Int(try r.uvarint())
+                    guard off >= ColumnFile.headerSize, size >= 0, off + size <= dataSize else { throw ColumnarError.corrupt("column frame out of the file") }
+                    m.offsets.append(off)
+                    m.sizes.append(size)
+                    m.rawSizes.append(Int(try r.uvarint()))
+                    m.crcs.append(try r.u32())
+                }
+                let k = Int(try r.u8())
+                let words = Int(try r.uvarint())
+                guard words <= r.remaining / 8, words > 0, words & (words - 1) == 0 else { throw ColumnarError.corrupt("token filter size") }
+                var bits = [UInt64](repeating: 0, count: words)
+                for i in 0..<words { bits[i] = try r.u64() }
+                m.filter = TokenFilter(bits: bits, k: k)
+                chunks.append(m)
+            }
+            return (streams, chunks)
+        }
+    }
+
+    /// The raw (decompressed) bytes of one column of a chunk.
+    public func column(_ chunk: Int, _ col: LogBlockFormat.Column) throws -> [UInt8] {
+        let m = chunks[chunk]
+        let c = col.rawValue
+        let frame = UnsafeRawBufferPointer(rebasing: file.bytes[m.offsets[c]..<(m.offsets[c] + m.sizes[c])])
+        guard CRC32C.checksum(frame) == m.crcs[c] else {
+            throw ColumnarError.corrupt("\(dir)/chunks: checksum mismatch in chunk \(chunk) column \(c)")
+        }
+        return try Zstd.decompress(frame, size: m.rawSizes[c])
+    }
+
+    public func times(_ chunk: Int) throws -> [Int64] {
+        let raw = try column(chunk, .time)
+        let n = chunks[chunk].count
+        return try raw.withUnsafeBytes { p in
+            var r = ByteReader(p)
+            var out = [Int64](repeating: 0, count: n)
+            var t: Int64 = 0
+            for i in 0..<n {
+                t = t &+ (try r.varint())
+                out[i] = t
+            }
+            return out
+        }
+    }
+
+    public func bodies(_ chunk: Int) throws -> (bytes: [UInt8], offsets: [Int]) {
+        let raw = try column(chunk, .body)
+        return try raw.withUnsafeBytes { p in
+            var r = ByteReader(p)
+            return try BytesColumn.decode(&r, rows: chunks[chunk].count)
+        }
+    }
+
+    /// Every record of a chunk, fully decoded.
+    public func records(_ chunk: Int) throws -> [LogRecord] {
+        let n = chunks[chunk].count
+        let ts = try times(chunk)
+        let (bb, bo) = try bodies(chunk)
+        let obs = try column(chunk, .observed), sev = try column(chunk, .severity)
+        let ids = try column(chunk, .ids), attrs = try column(chunk, .attributes)
+        var out: [LogRecord] = []
+        out.reserveCapacity(n)
+        try obs.withUnsafeBytes { op in
+        try sev.withUnsafeBytes { sp in
+        try ids.withUnsafeBytes { ip in
+        try attrs.withUnsafeBytes { ap in
+            var or = ByteReader(op), ir = ByteReader(ip), ar = ByteReader(ap)
+            var sr = ByteReader(sp)
+            let sevNums = Array(try sr.bytes(n))
+            let sevTexts = try DictionaryColumn.decode(&sr, rows: n)
+            let nk = Int(try ar.uvarint())
+            guard nk <= ar.remaining else { throw ColumnarError.corrupt("attribute key count") }
+            var keys: [String] = []
+            keys.reserveCapacity(nk)
+            for _ in 0..<nk { keys.append(try ar.string()) }
+            for i in 0..<n {
+                let obsDelta = try or.varint()
+                let flags = try ir.u8()
+                var trace: [UInt8] = [], span: [UInt8] = []
+                if flags & 1 != 0 { let l = Int(try ir.uvarint()); trace = Array(try ir.bytes(l)) }
+                if flags & 2 != 0 { let l = Int(try ir.uvarint()); span = Array(try ir.bytes(l)) }
+                let body = bb.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[bo[i]..<bo[i + 1]]), as: UTF8.self) }
+                out.append(LogRecord(time: ts[i], observedTime: obsDelta == Int64.min ? 0 : ts[i] &+ obsDelta,
+                                     severityNumber: sevNums[i], severityText: sevTexts[i], body: body,
+                                     attributes: [], traceID: trace, spanID: span))
+            }
+            try LogBlockReader.decodeAttributes(&ar, keys: keys, into: &out)
+        }}}}
+        return out
+    }
+
+    /// After the key dictionary: u32 attribute total, one key index per attribute (uvarint,
+    /// row order), then per row its attribute count and values.
+    static func decodeAttributes(_ r: inout ByteReader, keys: [String], into out: inout [LogRecord]) throws {
+        let total = Int(try r.u32())
+        var idx = [Int](repeating: 0, count: total)
+        for i in 0..<total {
+            let k = Int(try r.uvarint())
+            guard k < keys.count else { throw ColumnarError.corrupt("attribute key \(k) of \(keys.count)") }
+            idx[i] = k
+        }
+        var a = 0
+        for i in out.indices {
+            let c = Int(try r.uvarint())
+            guard a + c <= total else { throw ColumnarError.corrupt("attribute rows exceed the key indexes") }
+            var attrs: [(name: String, value: String)] = []
+            attrs.reserveCapacity(c)
+            for _ in 0..<c {
+                attrs.append((keys[idx[a]], try r.string()))
+                a += 1
+            }
+            out[i].attributes = attrs
+        }
+    }
+}

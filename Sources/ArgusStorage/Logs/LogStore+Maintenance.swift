@@ -1,0 +1,188 @@
+import ArgusColumnar
+import ArgusModel
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension LogStore {
+    /// Cuts the head into blocks (one per block-duration window), then compacts and applies
+    /// retention. Returns when the data is in blocks.
+    @discardableResult
+    public func flush() throws -> MetricStore.MaintenanceResult {
+        try maintenance.withLock {
+            var result = MetricStore.MaintenanceResult()
+            result.blocksWritten = try cutHeadLocked()
+            result.blocksCompacted = try compactLocked()
+            result.blocksDropped = try applyRetentionLocked()
+            return result
+        }
+    }
+
+    @discardableResult
+    public func compact() throws -> MetricStore.MaintenanceResult {
+        try maintenance.withLock {
+            var result = MetricStore.MaintenanceResult()
+            result.blocksCompacted = try compactLocked()
+            result.blocksDropped = try applyRetentionLocked()
+            return result
+        }
+    }
+
+    func cutHeadLocked() throws -> Int {
+        let segment: Int = try lock.withLock {
+            if closed { throw ArgusError(.unavailable, "the log store is closed") }
+            let seg = try wal.cut()
+            var data: [(labels: Labels, records: [LogRecord])] = []
+            for s in streams where !s.records.isEmpty {
+                data.append((s.labels, s.sortedRecords()))
+                s.records = []
+                s.bytes = 0
+            }
+            for i in logged.indices { logged[i] = false }
+            headRecords = 0
+            headBytes = 0
+            frozen.append(FrozenLogs(data))
+            return seg
+        }
+        let all = lock.withLock { frozen }
+        var written: [LogBlockHandle] = []
+        do {
+            written = try writeFrozen(all)
+            try catalog.commit(add: written.map(\.meta), meta: [LogStore.checkpointKey: String(segment)])
+        } catch {
+            for b in written { try? FileManager.default.removeItem(atPath: blocksDir + "/" + b.meta.id) }
+            throw ArgusError(.io, "cannot write log head data to blocks", cause: error)
+        }
+        lock.withLock {
+            blocks.append(contentsOf: written)
+            blocks.sort { ($0.meta.minT, $0.meta.id) < ($1.meta.minT, $1.meta.id) }
+            let ids = Set(all.map { ObjectIdentifier($0) })
+            frozen.removeAll { ids.contains(ObjectIdentifier($0)) }
+        }
+        wal.removeSegments(upTo: segment)
+        return written.count
+    }
+
+    /// One block per block-duration window (record times are nanoseconds).
+    func writeFrozen(_ heads: [FrozenLogs]) throws -> [LogBlockHandle] {
+        var merged: [Labels: [LogRecord]] = [:]
+        for f in heads {
+            for s in f.streams { merged[s.labels, default: []].append(contentsOf: s.records) }
+        }
+        let width = options.blockDuration * 1_000_000
+        var windows: [Int64: [(Labels, [LogRecord])]] = [:]
+        for (labels, var recs) in merged {
+            if heads.count > 1 { recs.sort { $0.time < $1.time } }
+            var start = 0
+            while start < recs.count {
+                let w = floorDiv(recs[start].time, width)
+                var end = start + 1
+                while end < recs.count && floorDiv(recs[end].time, width) == w { end += 1 }
+                windows[w, default: []].append((labels, Array(recs[start..<end])))
+                start = end
+            }
+        }
+        var out: [LogBlockHandle] = []
+        for w in windows.keys.sorted() {
+            out.append(try writeBlock(windows[w]!, level: 0, zstdLevel: options.flushZstdLevel))
+        }
+        return out
+    }
+
+    func writeBlock(_ streams: [(Labels, [LogRecord])], level: Int, zstdLevel: Int32) throws -> LogBlockHandle {
+        let id = MetricStore.newBlockID()
+        let tmp = blocksDir + "/" + id + ".tmp"
+        try? FileManager.default.removeItem(atPath: tmp)
+        try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
+        var writer = LogBlockWriter(dir: tmp, zstdLevel: zstdLevel)
+        for (labels, recs) in streams.sorted(by: { compareLabelSets($0.0, $1.0) }) {
+            try writer.add(stream: labels.items.map { ($0.name, $0.value) }, records: recs)
+        }
+        let st = try writer.finish()
+        let dir = blocksDir + "/" + id
+        if rename(tmp, dir) != 0 { throw ArgusError(.io, "cannot rename log block \(tmp): \(String(cString: strerror(errno)))") }
+        fsyncDirectory(blocksDir)
+        let meta = BlockMeta(id: id, kind: LogStore.kind, minT: st.minT, maxT: st.maxT, series: st.streams,
+                             samples: st.records, bytes: st.bytes, version: Int(LogBlockFormat.version), level: level)
+        return LogBlockHandle(meta: meta, reader: try LogBlockReader(dir: dir))
+    }
+
+    /// Merges blocks that fall in the same window of each compaction range.
+    func compactLocked() throws -> Int {
+        var merged = 0
+        for range in options.compactionRanges {
+            let width = range * 1_000_000
+            while true {
+                let current = lock.withLock { blocks }
+                var groups: [Int64: [LogBlockHandle]] = [:]
+                for b in current {
+                    let w = floorDiv(b.meta.minT, width)
+                    if floorDiv(b.meta.maxT, width) == w { groups[w, default: []].append(b) }
+                }
+                guard let (_, group) = groups.sorted(by: { $0.key < $1.key }).first(where: { $0.value.count > 1 }) else { break }
+                try mergeBlocks(group)
+                merged += group.count
+            }
+        }
+        return merged
+    }
+
+    func mergeBlocks(_ group: [LogBlockHandle]) throws {
+        var merged: [Labels: [LogRecord]] = [:]
+        for b in group {
+            for c in b.reader.chunks.indices {
+                merged[b.labels[b.reader.chunks[c].stream], default: []].append(contentsOf: try b.reader.records(c))
+            }
+        }
+        let streams = merged.map { (labels, recs) in
+            (labels, recs.enumerated().sorted { ($0.element.time, $0.offset) < ($1.element.time, $1.offset) }.map(\.element))
+        }
+        let level = (group.map(\.meta.level).max() ?? 0) + 1
+        let handle = try writeBlock(streams, level: level, zstdLevel: options.compactZstdLevel)
+        do {
+            try catalog.commit(add: [handle.meta], remove: group.map(\.meta.id))
+        } catch {
+            try? FileManager.default.removeItem(atPath: blocksDir + "/" + handle.meta.id)
+            throw ArgusError(.io, "cannot record a compacted log block in the catalog", cause: error)
+        }
+        let ids = Set(group.map(\.meta.id))
+        lock.withLock {
+            blocks.removeAll { ids.contains($0.meta.id) }
+            blocks.append(handle)
+            blocks.sort { ($0.meta.minT, $0.meta.id) < ($1.meta.minT, $1.meta.id) }
+        }
+        for b in group { try? FileManager.default.removeItem(atPath: blocksDir + "/" + b.meta.id) }
+    }
+
+    /// Drops blocks past the retention time (behind the newest record) or over the size limit.
+    func applyRetentionLocked() throws -> Int {
+        let (current, newestT) = lock.withLock { (blocks, newest) }
+        guard !current.isEmpty else { return 0 }
+        let retentionNs = options.retention.multipliedReportingOverflow(by: 1_000_000)
+        var drop = Set<String>()
+        if !retentionNs.overflow {
+            for b in current where b.meta.maxT < newestT &- retentionNs.partialValue { drop.insert(b.meta.id) }
+        }
+        if options.retentionSize > 0 {
+            var total = current.filter { !drop.contains($0.meta.id) }.reduce(0) { $0 + $1.meta.bytes }
+            for b in current.sorted(by: { $0.meta.maxT < $1.meta.maxT }) where !drop.contains(b.meta.id) {
+                if Int64(total) <= options.retentionSize { break }
+                drop.insert(b.meta.id)
+                total -= b.meta.bytes
+            }
+        }
+        if drop.isEmpty { return 0 }
+        try catalog.commit(remove: Array(drop))
+        lock.withLock { blocks.removeAll { drop.contains($0.meta.id) } }
+        for id in drop { try? FileManager.default.removeItem(atPath: blocksDir + "/" + id) }
+        logger.info("retention dropped log blocks", metadata: ["count": "\(drop.count)"])
+        return drop.count
+    }
+}
+
+func compareLabelSets(_ a: Labels, _ b: Labels) -> Bool {
+    for (x, y) in zip(a.items, b.items) where x != y { return x < y }
+    return a.count < b.count
+}

@@ -1,0 +1,179 @@
+@testable import ArgusQuery
+import ArgusModel
+import ArgusStorage
+import ArgusTestKit
+import Foundation
+import Logging
+import Testing
+
+/// LogQL over a real log store (head and blocks) in a temporary directory.
+@Suite struct LogQLEngineTests {
+    static let t0: Int64 = 1_700_000_000_000_000_000
+    static let sec: Int64 = 1_000_000_000
+
+    /// checkout: 10 JSON lines, one per second from t0 (even: payment timeouts, severity error;
+    /// odd: ok, info). cart: 12 logfmt lines, one per second from t0, no severity.
+    func withStore(flush: Bool = false, _ body: (LogStore) throws -> Void) throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        var o = LogStoreOptions(dir: dir.path + "/logs")
+        o.retention = 100 * 365 * 86_400_000
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let store = try LogStore(options: o, logger: logger)
+        defer { store.close() }
+        var checkout: [LogRecord] = []
+        for i in 0..<10 {
+            let even = i % 2 == 0
+            let body = even ? #"{"msg":"payment timeout","duration":"\#(i)s","status":\#(500 + i)}"# : #"{"msg":"ok","duration":"100ms","status":200}"#
+            checkout.append(LogRecord(time: Self.t0 + Int64(i) * Self.sec, severityNumber: even ? 17 : 9, severityText: even ? "ERROR" : "INFO",
+                                      body: body, attributes: [("order_id", "ord-\(i)")], traceID: even ? Array(repeating: UInt8(i), count: 16) : []))
+        }
+        var cart: [LogRecord] = []
+        for i in 0..<12 {
+            cart.append(LogRecord(time: Self.t0 + Int64(i) * Self.sec, body: "level=info msg=\"added item\" user=u\(i) bytes=\(i * 100)"))
+        }
+        try store.append([LogStreamBatch(labels: Labels([("service_name", "checkout")]), records: checkout),
+                          LogStreamBatch(labels: Labels([("service_name", "cart")]), records: cart)])
+        if flush { try store.flush() }
+        try body(store)
+    }
+
+    func lines(_ r: LogQLResult) -> [String] {
+        guard case .streams(let e) = r.value else { return ["not streams"] }
+        return e.map(\.line)
+    }
+
+    func vector(_ r: LogQLResult) -> [String: Double] {
+        guard case .vector(let v) = r.value else { return [:] }
+        return Dictionary(uniqueKeysWithValues: v.map { ($0.labels.description, $0.v) })
+    }
+
+    let engine = LogQLEngine()
+    let all = (Self.t0 - 60 * Self.sec, Self.t0 + 60 * Self.sec)
+
+    @Test(arguments: [false, true])
+    func lineFilterParserAndTypedLabelFilter(flush: Bool) throws {
+        try withStore(flush: flush) { (store: LogStore) throws in
+            let q = #"{service_name="checkout"} |= "timeout" | json | duration > 2s"#
+            let r = try engine.query(q, start: all.0, end: all.1, step: 0, limit: 100, direction: .backward, store: store)
+            guard case .streams(let e) = r.value else { Issue.record("not streams"); return }
+            #expect(e.map(\.time) == [8, 6, 4].map { Self.t0 + $0 * Self.sec })
+            #expect(e[0].parsed.map(\.name) == ["duration", "msg", "status"])
+            #expect(e[0].structuredMetadata.contains { $0.name == "order_id" && $0.value == "ord-8" })
+            #expect(e[0].structuredMetadata.contains { $0.name == "trace_id" && $0.value == String(repeating: "08", count: 16) })
+            #expect(e[0].structuredMetadata.contains { $0.name == "detected_level" && $0.value == "error" })
+            #expect(e[0].stream == Labels([("service_name", "checkout")]))
+            let fwd = try engine.query(q, start: all.0, end: all.1, step: 0, limit: 2, direction: .forward, store: store)
+            #expect(fwd.value.entryTimes == [4, 6].map { Self.t0 + $0 * Self.sec })
+        }
+    }
+
+    @Test func orAlternativesNegationsAndRegex() throws {
+        try withStore { (store: LogStore) throws in
+            func count(_ q: String) throws -> Int { try lines(engine.query(q, start: all.0, end: all.1, step: 0, store: store)).count }
+            #expect(try count(#"{service_name=~".+"} |= "timeout" or "user=u1 ""#) == 6)
+            #expect(try count(#"{service_name="cart"} != "user=u1" "#) == 9)  // u1, u10, u11 excluded
+            #expect(try count(#"{service_name="cart"} |~ "user=u1[01]""#) == 2)
+            #expect(try count(#"{service_name="cart"} !~ "bytes=[0-9]00$""#) == 3)  // bytes=0, 1000 and 1100
+        }
+    }
+
+    @Test func logfmtFormattingAndDropKeep() throws {
+        try withStore { (store: LogStore) throws in
+            let r = try engine.query(#"{service_name="cart"} | logfmt | bytes >= 1KB | line_format "{{.user | ToUpper}}: {{.msg}}" | keep user, service_name"#,
+                                     start: all.0, end: all.1, step: 0, direction: .forward, store: store)
+            #expect(lines(r) == ["U10: added item", "U11: added item"])
+            guard case .streams(let e) = r.value else { return }
+            #expect(e[0].allLabels == Labels([("service_name", "cart"), ("user", "u10")]))
+            let f = try engine.query(#"{service_name="cart"} | logfmt | label_format who=user, tag="{{.level}}-x" | drop msg, bytes, level, detected_level | who="u3""#,
+                                     start: all.0, end: all.1, step: 0, store: store)
+            guard case .streams(let e2) = f.value, let first = e2.first else { Issue.record("no result"); return }
+            #expect(first.allLabels == Labels([("service_name", "cart"), ("tag", "info-x"), ("who", "u3")]))
+        }
+    }
+
+    @Test(arguments: [false, true])
+    func metricQueriesReusePromQLAggregation(flush: Bool) throws {
+        try withStore(flush: flush) { (store: LogStore) throws in
+            func at(_ q: String, _ s: Int64) throws -> [String: Double] {
+                let t = Self.t0 + s * Self.sec
+                return vector(try engine.query(q, start: t, end: t, step: 0, store: store))
+            }
+            #expect(try at(#"sum by (level) (count_over_time({service_name=~".+"}[1m]))"#, 20)
+                == [#"{level="error"}"#: 5, #"{level="info"}"#: 5, "{}": 12])
+            #expect(try at(#"sum(rate({service_name="cart"}[10s]))"#, 10) == ["{}": 1.0])
+            #expect(try at(#"sum(sum_over_time({service_name="cart"} | logfmt | unwrap bytes [1m]) by (service_name))"#, 20) == ["{}": 6600])
+            #expect(try at(#"topk(1, sum by (service_name) (count_over_time({service_name=~".+"}[1m])))"#, 20) == [#"{service_name="cart"}"#: 12])
+            #expect(try at(#"sum(count_over_time({service_name="cart"}[1m])) / sum(count_over_time({service_name="checkout"}[1m]))"#, 20) == ["{}": 1.2])
+            #expect(try at(#"max(max_over_time({service_name="checkout"} | json | unwrap duration(duration) [1m]) by (service_name))"#, 20) == ["{}": 8])
+            #expect(try at(#"quantile_over_time(0.5, {service_name="cart"} | logfmt | unwrap bytes [1m]) by (service_name)"#, 20) == [#"{service_name="cart"}"#: 550])
+            #expect(try at(#"sum(bytes_over_time({service_name="cart"} |= "user=u1 " [1m]))"#, 20) == ["{}": 45])
+            #expect(try at(#"absent_over_time({service_name="nope"}[1m])"#, 20) == [#"{service_name="nope"}"#: 1])
+            #expect(try at(#"sum(count_over_time({service_name="checkout"}[1m])) > bool 100"#, 20) == ["{}": 0])
+        }
+    }
+
+    @Test func rangeQueryIsAMatrix() throws {
+        try withStore { (store: LogStore) throws in
+            let r = try engine.query(#"sum(count_over_time({service_name="checkout"}[5s]))"#,
+                                     start: Self.t0 + 5 * Self.sec, end: Self.t0 + 10 * Self.sec, step: 5 * Self.sec, store: store)
+            guard case .matrix(let m) = r.value else { Issue.record("not a matrix"); return }
+            #expect(m.count == 1)
+            #expect(m[0].samples.map(\.v) == [5, 4])
+            #expect(m[0].samples.map(\.t) == [1_700_000_005_000, 1_700_000_010_000])
+        }
+    }
+
+    @Test func ruleShapedEvaluation() throws {
+        try withStore { (store: LogStore) throws in
+            let v = try engine.instantVector(#"sum(count_over_time({service_name="cart"}[1m]))"#, at: 1_700_000_020_000, store: store)
+            #expect(v.map(\.v) == [12])
+            #expect(throws: ArgusError.self) { try engine.instantVector(#"{service_name="cart"}"#, at: 1_700_000_020_000, store: store) }
+        }
+    }
+
+    @Test func limitsEndQueriesWithClearErrors() throws {
+        try withStore { (store: LogStore) throws in
+            do {
+                _ = try engine.query(#"{service_name="cart"}"#, start: all.0, end: all.1, step: 0, limit: 6000, store: store)
+                Issue.record("no error")
+            } catch let e as ArgusError {
+                #expect(e.message == "max entries limit per query exceeded, limit > max_entries_limit (6000 > 5000)")
+            }
+            var o = LogQLEngineOptions()
+            o.maxSeries = 3
+            let small = LogQLEngine(options: o)
+            #expect(throws: ArgusError.self) {
+                try small.query(#"count_over_time({service_name="cart"} | logfmt [1m])"#, start: all.1, end: all.1, step: 0, store: store)
+            }
+            o = LogQLEngineOptions()
+            o.maxBytesRead = 100
+            let tight = LogQLEngine(options: o)
+            do {
+                _ = try tight.query(#"{service_name=~".+"}"#, start: all.0, end: all.1, step: 0, store: store)
+                Issue.record("no error")
+            } catch let e as ArgusError {
+                #expect(e.code == .limit)
+                #expect(e.message.contains("too many bytes"))
+            }
+            #expect(throws: ArgusError.self) { try engine.query(#"{service_name="cart"}"#, start: all.1, end: all.1, step: 0, store: store) }
+        }
+    }
+
+    @Test func lineFilterSkipsChunksByToken() throws {
+        try withStore(flush: true) { (store: LogStore) throws in
+            let r = try engine.query(#"{service_name=~".+"} |= "user=u7 bytes""#, start: all.0, end: all.1, step: 0, store: store)
+            #expect(lines(r) == [#"level=info msg="added item" user=u7 bytes=700"#])
+            #expect(r.stats.chunksTotal == 2)
+            #expect(r.stats.chunksSkippedByFilter == 1)  // the checkout chunk has no token "u7"
+        }
+    }
+}
+
+extension LogQLValue {
+    var entryTimes: [Int64] {
+        if case .streams(let e) = self { return e.map(\.time) }
+        return []
+    }
+}

@@ -1,0 +1,245 @@
+import ArgusColumnar
+import ArgusModel
+import ArgusStorage
+import ArgusTestKit
+import Foundation
+import Logging
+import Testing
+
+func openLogStore(_ dir: TempDir, configure: (inout LogStoreOptions) -> Void = { _ in }) throws -> LogStore {
+    var o = LogStoreOptions(dir: dir.path + "/logs")
+    o.retention = 100 * 365 * 86_400_000
+    configure(&o)
+    var logger = Logger(label: "test")
+    logger.logLevel = .critical
+    return try LogStore(options: o, logger: logger)
+}
+
+/// Every record of the store matching `matchers`, per stream, sorted by time.
+func dumpLogs(_ store: LogStore, _ matchers: [Matcher] = [try! Matcher(.regexMatch, "service_name", ".+")],
+              start: Int64 = .min / 2, end: Int64 = .max / 2, stats: UnsafeMutablePointer<LogScanStats>? = nil) throws -> [String: [LogRecord]] {
+    var out: [String: [LogRecord]] = [:]
+    var st = LogScanStats()
+    try store.scan(LogSelectQuery(matchers: matchers, start: start, end: end), stats: &st) { batch in
+        for r in try batch.records() where r.time >= start && r.time < end { out[batch.labels.description, default: []].append(r) }
+        return true
+    }
+    stats?.pointee = st
+    return out.mapValues { $0.sorted { $0.time < $1.time } }
+}
+
+func sampleRecord(_ i: Int, base: Int64 = 1_700_000_000_000_000_000) -> LogRecord {
+    LogRecord(time: base + Int64(i) * 1_000_000, observedTime: base + Int64(i) * 1_000_000 + 5,
+              severityNumber: UInt8(i % 24 + 1), severityText: i % 2 == 0 ? "INFO" : "ERROR",
+              body: "request \(i) took \(i % 97)ms path=/api/orders/\(i * 7919 % 10007)",
+              attributes: i % 3 == 0 ? [] : [("order_id", "ord-\(i)"), ("http_method", i % 2 == 0 ? "GET" : "POST")],
+              traceID: i % 5 == 0 ? [] : (0..<16).map { UInt8(truncatingIfNeeded: $0 &* 17 &+ i) },
+              spanID: i % 5 == 0 ? [] : (0..<8).map { UInt8(truncatingIfNeeded: $0 &+ i) })
+}
+
+@Suite struct LogStoreTests {
+    let checkout = Labels([("service_name", "checkout"), ("deployment_environment", "prod")])
+    let cart = Labels([("service_name", "cart")])
+
+    @Test func headRecordsComeBackWithEveryField() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        let store = try openLogStore(dir)
+        defer { store.close() }
+        let recs = (0..<50).map { sampleRecord($0) }
+        #expect(try store.append([LogStreamBatch(labels: checkout, records: recs), LogStreamBatch(labels: cart, records: [sampleRecord(99)])]) == 51)
+        let got = try dumpLogs(store)
+        #expect(got[checkout.description] == recs)
+        #expect(got[cart.description] == [sampleRecord(99)])
+    }
+
+    @Test func outOfOrderRecordsAreReadSorted() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        let store = try openLogStore(dir)
+        defer { store.close() }
+        let recs = [sampleRecord(5), sampleRecord(1), sampleRecord(3)]
+        try store.append([LogStreamBatch(labels: cart, records: recs)])
+        #expect(try dumpLogs(store)[cart.description]?.map(\.time) == [1, 3, 5].map { sampleRecord($0).time })
+        try store.flush()
+        #expect(try dumpLogs(store)[cart.description]?.map(\.time) == [1, 3, 5].map { sampleRecord($0).time })
+    }
+
+    @Test func flushWritesBlocksThatReadBackExactly() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        let store = try openLogStore(dir)
+        defer { store.close() }
+        let recs = (0..<20_000).map { sampleRecord($0) }
+        try store.append([LogStreamBatch(labels: checkout, records: recs)])
+        let r = try store.flush()
+        #expect(r.blocksWritten == 1)
+        #expect(store.stats().headRecords == 0)
+        #expect(store.blockMetas.first?.samples == 20_000)
+        #expect(store.blockMetas.first?.kind == "logs")
+        let got = try dumpLogs(store)
+        #expect(got[checkout.description] == recs)
+        // A time range reads only what it covers.
+        let part = try dumpLogs(store, start: recs[100].time, end: recs[200].time)
+        #expect(part[checkout.description] == Array(recs[100..<200]))
+    }
+
+    @Test func walReplayRestoresTheHeadAfterARestart() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        let recs = (0..<300).map { sampleRecord($0) }
+        do {
+            let store = try openLogStore(dir)
+            try store.append([LogStreamBatch(labels: checkout, records: Array(recs[0..<100]))])
+            try store.flush()
+            try store.append([LogStreamBatch(labels: checkout, records: Array(recs[100..<200]))])
+            try store.append([LogStreamBatch(labels: cart, records: Array(recs[200..<300]))])
+            store.close()
+        }
+        let store = try openLogStore(dir)
+        defer { store.close() }
+        #expect(store.replayedRecords == 200)
+        let got = try dumpLogs(store)
+        #expect(got[checkout.description] == Array(recs[0..<200]))
+        #expect(got[cart.description] == Array(recs[200..<300]))
+        // Streams keep working after the restart (new records, another cut, another restart).
+        try store.append([LogStreamBatch(labels: cart, records: [sampleRecord(400)])])
+        try store.flush()
+        store.close()
+        let again = try openLogStore(dir)
+        defer { again.close() }
+        #expect(try dumpLogs(again)[cart.description]?.count == 101)
+    }
+
+    @Test func tokenFilterSkipsChunksWithoutTheWord() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        let store = try openLogStore(dir)
+        defer { store.close() }
+        // 40 streams, one of which has the rare word.
+        var batches: [LogStreamBatch] = []
+        for s in 0..<40 {
+            var recs = (0..<200).map { sampleRecord($0) }
+            if s == 7 { recs[50].body = "payment failed error=card_declined_xyzzy code=51" }
+            batches.append(LogStreamBatch(labels: Labels([("service_name", "svc\(s)")]), records: recs))
+        }
+        try store.append(batches)
+        try store.flush()
+        let hint = [[LogSelectQuery.requiredTokens(of: "error=card_declined_xyzzy ")]]
+        #expect(hint[0][0].count == 1)  // "error" touches the needle's start, so only the middle word counts
+        var st = LogScanStats()
+        var hits: [String] = []
+        try store.scan(LogSelectQuery(matchers: [try Matcher(.regexMatch, "service_name", ".+")], start: .min / 2, end: .max / 2, tokenHint: hint), stats: &st) { b in
+            for i in 0..<b.count {
+                let line = String(decoding: b.body[b.offsets[i]..<b.offsets[i + 1]], as: UTF8.self)
+                if line.contains("error=card_declined_xyzzy ") { hits.append(b.labels["service_name"]!) }
+            }
+            return true
+        }
+        #expect(hits == ["svc7"])
+        #expect(st.chunksTotal == 40)
+        #expect(st.chunksSkippedByFilter >= 38)
+        #expect(st.chunksRead == st.chunksTotal - st.chunksSkippedByFilter)
+    }
+
+    @Test func compactionMergesBlocksAndRetentionDropsOldOnes() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        let store = try openLogStore(dir) {
+            $0.blockDuration = 1000
+            $0.retention = 60_000
+        }
+        defer { store.close() }
+        let base: Int64 = 1_699_999_998_000_000_000  // a multiple of 3 s
+        // Three one-second windows inside one 3 s compaction window.
+        for w in 0..<3 {
+            let recs = (0..<10).map { LogRecord(time: base + Int64(w) * 1_000_000_000 + Int64($0), body: "w\(w) line \($0)") }
+            try store.append([LogStreamBatch(labels: cart, records: recs)])
+            try store.flush()
+        }
+        #expect(store.blockMetas.count == 1)
+        #expect(store.blockMetas[0].level >= 1)  // merged at least once
+        #expect(try dumpLogs(store)[cart.description]?.count == 30)
+        // Far newer data: the old block falls out of retention (60 s behind the newest).
+        try store.append([LogStreamBatch(labels: cart, records: [LogRecord(time: base + 3_600_000_000_000, body: "later")])])
+        let r = try store.flush()
+        #expect(r.blocksDropped == 1)
+        #expect(try dumpLogs(store)[cart.description]?.map(\.body) == ["later"])
+        let dirs = try FileManager.default.contentsOfDirectory(atPath: dir.path + "/logs/blocks")
+        #expect(dirs.count == 1)
+    }
+
+    @Test func sharesTheCatalogWithTheMetricStore() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        var o = StorageOptions(dataDir: dir.path)
+        o.retention = 100 * 365 * 86_400_000
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        do {
+            let metrics = try MetricStore(options: o, logger: logger)
+            let logs = try LogStore(options: LogStoreOptions(storage: o), sharingCatalogOf: metrics, logger: logger)
+            try logs.append([LogStreamBatch(labels: cart, records: [sampleRecord(1)])])
+            try logs.flush()
+            try metrics.flush()
+            logs.close()
+            metrics.close()
+        }
+        let metrics = try MetricStore(options: o, logger: logger)
+        let logs = try LogStore(options: LogStoreOptions(storage: o), sharingCatalogOf: metrics, logger: logger)
+        defer { logs.close(); metrics.close() }
+        #expect(metrics.blockMetas.isEmpty)
+        #expect(logs.blockMetas.count == 1)
+        #expect(try dumpLogs(logs)[cart.description] == [sampleRecord(1)])
+    }
+
+    @Test func streamLimitRefusesNewStreams() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        let store = try openLogStore(dir) { $0.maxStreams = 1 }
+        defer { store.close() }
+        try store.append([LogStreamBatch(labels: cart, records: [sampleRecord(1)])])
+        #expect(throws: ArgusError.self) { try store.append([LogStreamBatch(labels: checkout, records: [sampleRecord(2)])]) }
+        #expect(try dumpLogs(store).count == 1)
+    }
+}
+
+@Suite struct LogStoreBlockTests {
+    @Test func tokenFilterFindsEveryInsertedTokenAndRejectsMostOthers() {
+        var f = TokenFilter(capacity: 1000)
+        let words = (0..<1000).map { "word\($0)" }
+        for w in words { var s = w; s.withUTF8 { f.insert(TokenFilter.hash(UnsafeRawBufferPointer($0))) } }
+        for w in words { var s = w; #expect(s.withUTF8 { f.mayContain(TokenFilter.hash(UnsafeRawBufferPointer($0))) }) }
+        var falsePositives = 0
+        for i in 0..<10_000 {
+            var s = "other\(i)"
+            if s.withUTF8({ f.mayContain(TokenFilter.hash(UnsafeRawBufferPointer($0))) }) { falsePositives += 1 }
+        }
+        #expect(falsePositives < 200)  // ~1% expected at 10 bits per token
+    }
+
+    @Test func requiredTokensAreOnlyThoseBoundedInsideTheNeedle() {
+        #expect(LogSelectQuery.requiredTokens(of: "timeout").isEmpty)
+        #expect(LogSelectQuery.requiredTokens(of: " timeout ").count == 1)
+        #expect(LogSelectQuery.requiredTokens(of: "order=ord-123 user").count == 2)  // "ord", "123"
+    }
+
+    @Test func damagedChunkFrameIsReportedNotReturned() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        var w = LogBlockWriter(dir: dir.path)
+        try w.add(stream: [("service_name", "a")], records: (0..<100).map { sampleRecord($0) })
+        let st = try w.finish()
+        #expect(st.records == 100)
+        let r = try LogBlockReader(dir: dir.path)
+        #expect(try r.records(0) == (0..<100).map { sampleRecord($0) })
+        // Flip a byte inside the body column's frame.
+        let path = dir.path + "/chunks"
+        var bytes = [UInt8](FileManager.default.contents(atPath: path)!)
+        let off = r.chunks[0].offsets[LogBlockFormat.Column.body.rawValue] + 3
+        bytes[off] ^= 0xFF
+        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        let damaged = try LogBlockReader(dir: dir.path)
+        #expect(throws: ColumnarError.self) { try damaged.bodies(0) }
+    }
+}

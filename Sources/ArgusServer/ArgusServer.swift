@@ -16,14 +16,16 @@ public struct ArgusServer {
     public let logger: Logger
     public let monitoring: SelfMonitoring
     public let engine: PromQLEngine
+    public let spans: OTLPSpanIngester
 
-    public init(store: MetricStore, signals: OTLPSignalIngester, options: ServerOptions, engine: PromQLEngine = PromQLEngine(), logger: Logger) {
+    public init(store: MetricStore, signals: OTLPSignalIngester, spans: OTLPSpanIngester, options: ServerOptions, engine: PromQLEngine = PromQLEngine(), logger: Logger) {
         self.store = store
         self.signals = signals
+        self.spans = spans
         self.options = options
         self.logger = logger
         self.engine = engine
-        monitoring = SelfMonitoring(store: store, signals: signals)
+        monitoring = SelfMonitoring(store: store, signals: signals, spans: spans.store)
     }
 
     public func router() -> Router<BasicRequestContext> {
@@ -55,7 +57,8 @@ public struct ArgusServer {
                 return HTTPErrors.text(error)
             }
         }
-        OTLPRoutes(store: store, signals: signals, options: options, monitoring: monitoring).register(router)
+        OTLPRoutes(store: store, signals: signals, spans: spans, options: options, monitoring: monitoring).register(router)
+        TempoAPI(store: spans.store).register(router)
         PrometheusAPI(store: store, engine: engine, options: options, monitoring: monitoring).register(router)
         let remoteWrite = RemoteWriteIngester(store: store, limits: options.ingestLimits)
         router.post("/api/v1/write") { request, _ -> Response in

@@ -10,6 +10,7 @@ import SwiftProtobuf
 struct OTLPRoutes {
     let store: MetricStore
     let signals: OTLPSignalIngester
+    let spans: OTLPSpanIngester
     let options: ServerOptions
     let monitoring: SelfMonitoring
 
@@ -17,6 +18,7 @@ struct OTLPRoutes {
         registerLoki(router)
         let metrics = OTLPMetricsIngester(store: store, limits: options.ingestLimits)
         let signals = self.signals
+        let spans = self.spans
         let monitoring = self.monitoring
         router.post("/v1/metrics") { request, _ in
             await handle(request, as: OTLPMetricsRequest.self) { req, format in
@@ -44,7 +46,7 @@ struct OTLPRoutes {
         }
         router.post("/v1/traces") { request, _ in
             await handle(request, as: OTLPTracesRequest.self) { req, format in
-                let counts = try await runBlocking { try signals.ingest(req) }
+                let counts = try await runBlocking { try spans.ingest(req) }
                 monitoring.record(counts, protocol: "otlp", signal: "traces")
                 var resp = Opentelemetry_Proto_Collector_Trace_V1_ExportTraceServiceResponse()
                 if let first = counts.firstError {

@@ -70,6 +70,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("ingest.max-inflight-bytes"), help: "Request bytes that may be in flight on ingest paths; more get 503 with Retry-After.")
     var maxInflight = "256MiB"
 
+    @Option(name: .customLong("spanmetrics-interval"), help: "How often span metrics and the service graph (traces_spanmetrics_*, traces_service_graph_*) are written into the metric store; 0s turns them off.")
+    var spanMetricsInterval = "15s"
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel = "info"
 
@@ -127,10 +130,20 @@ struct Serve: AsyncParsableCommand {
         }
         let signals: OTLPSignalIngester
         do {
-            signals = OTLPSignalIngester(logs: try SignalLog(dir: dataDir + "/signals/logs", logger: logger),
-                                         traces: try SignalLog(dir: dataDir + "/signals/traces", logger: logger))
+            signals = OTLPSignalIngester(logs: try SignalLog(dir: dataDir + "/signals/logs", logger: logger))
         } catch {
-            throw fatal("cannot open the log and span logs under \(dataDir)/signals: \(error)")
+            throw fatal("cannot open the log signal log under \(dataDir)/signals: \(error)")
+        }
+        let spanMetricsMs: Int64
+        do { spanMetricsMs = try PromDuration.parseMillis(spanMetricsInterval) } catch { throw ValidationError("--spanmetrics-interval: \(error)") }
+        let spanStore: SpanStore
+        let spanIngester: OTLPSpanIngester
+        do {
+            spanStore = try SpanStore(options: storage, logger: logger)
+            spanIngester = OTLPSpanIngester(store: spanStore, metrics: spanMetricsMs > 0 ? SpanMetrics(store: store, logger: logger) : nil)
+            try spanIngester.importSignalLog(dir: dataDir + "/signals/traces", logger: logger)
+        } catch {
+            throw fatal("cannot open the span store under \(dataDir)/traces: \(error)")
         }
         let host = server.host
         let selfScrapeMs: Int64
@@ -145,7 +158,7 @@ struct Serve: AsyncParsableCommand {
         } catch let e as ArgusError {
             throw ValidationError(e.message)
         }
-        let argusServer = ArgusServer(store: store, signals: signals, options: server, engine: PromQLEngine(options: engineOptions), logger: logger)
+        let argusServer = ArgusServer(store: store, signals: signals, spans: spanIngester, options: server, engine: PromQLEngine(options: engineOptions), logger: logger)
         let app = argusServer.application { port in
             boundAddress.withLock { $0 = "\(host):\(port)" }
             logger.notice("listening", metadata: ["address": "\(host):\(port)"])
@@ -155,7 +168,11 @@ struct Serve: AsyncParsableCommand {
         }
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: app), .init(service: StorageService(store: store, logger: logger)),
+            .init(service: SpanStorageService(store: spanStore, logger: logger)),
         ]
+        if let m = spanIngester.metrics {
+            services.append(.init(service: SpanMetricsService(metrics: m, interval: .milliseconds(spanMetricsMs))))
+        }
         if !jobs.isEmpty {
             let scraper = Scraper(store: store, jobs: jobs, logger: logger)
             logger.info("scraping", metadata: ["jobs": "\(jobs.count)", "targets": "\(scraper.targets.count)"])
@@ -174,6 +191,8 @@ struct Serve: AsyncParsableCommand {
             )
         )
         try await group.run()
+        if let m = spanIngester.metrics { try? m.flush() }
+        spanStore.close()
         store.close()
         logger.notice("stopped")
     }

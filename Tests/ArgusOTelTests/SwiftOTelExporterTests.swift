@@ -59,11 +59,15 @@ import Tracing
         #expect(r.text.contains("\"values\":[3"))
         let info = try server.client.get("/api/v1/export?match%5B%5D=target_info")
         #expect(info.text.contains("\"deployment_environment\":\"test\""))
-        // Logs and spans are kept durably in their signal logs.
-        for kind in ["logs", "traces"] {
+        // Logs are kept durably in their signal log.
+        for kind in ["logs"] {
             let files = try FileManager.default.contentsOfDirectory(atPath: dir.path + "/signals/" + kind)
             let size = try files.reduce(0) { $0 + (try FileManager.default.attributesOfItem(atPath: dir.path + "/signals/\(kind)/" + $1)[.size] as! Int) }
             #expect(size > 0, "no \(kind) stored")
         }
+        // Spans are in the span store, found by TraceQL.
+        let found = try server.client.get("/api/search?q=%7B%20name%20%3D%20%22checkout%22%20%26%26%20resource.service.name%20%3D%20%22otel-probe%22%20%7D")
+        #expect(found.status == 200)
+        #expect(found.text.contains("\"rootServiceName\":\"otel-probe\""))
     }
 }

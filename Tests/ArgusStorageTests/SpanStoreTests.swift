@@ -86,9 +86,15 @@ func richSpan(_ trace: TraceID, id: UInt64, parent: UInt64, start: Int64) -> Spa
         #expect(store.replayedSpans == 100)
         #expect(store.blockMetas.count == 1)
         for tr in traces { #expect(try store.trace(tr[0].traceID) == tr) }
-        try store.flush()
-        #expect(store.blockMetas.count == 2)
-        for tr in traces { #expect(try store.trace(tr[0].traceID) == tr) }
+        // The second block lies in the first one's compaction window: they merge, and every
+        // trace is whole inside the merged block.
+        let r2 = try store.flush()
+        #expect(r2.blocksWritten == 1 && r2.blocksCompacted == 2)
+        #expect(store.blockMetas.count == 1 && store.blockMetas[0].level == 1)
+        for tr in traces {
+            #expect(try store.trace(tr[0].traceID) == tr)
+            #expect(store.blocksHolding(tr[0].traceID) == 1)
+        }
         // A resent span replaces the first copy instead of duplicating it.
         var again = traces[0][4]
         again.statusMessage = "resent"
@@ -107,17 +113,18 @@ func richSpan(_ trace: TraceID, id: UInt64, parent: UInt64, start: Int64) -> Spa
         var fx = SpanFixtures()
         let base: Int64 = 1_700_000_000_000_000_000
         var ids: [TraceID] = []
+        // Batches 40 days apart: farther than the widest compaction window, so six blocks stay.
         for b in 0..<6 {
             var batch: [Span] = []
             for n in 0..<20 {
-                let tr = fx.shopTrace(UInt64(b * 100 + n), start: base + Int64(b) * 60_000_000_000 + Int64(n) * 1_000_000)
+                let tr = fx.shopTrace(UInt64(b * 100 + n), start: base + Int64(b) * 40 * 86_400_000_000_000 + Int64(n) * 1_000_000)
                 batch += tr
                 ids.append(tr[0].traceID)
             }
             try store.append(batch)
             try store.flush()
         }
-        #expect(store.blockMetas.count >= 2)
+        #expect(store.blockMetas.count == 6)
         for id in ids {
             #expect(store.blocksHolding(id) == 1)
             #expect(try store.trace(id).count == 5)

@@ -115,7 +115,7 @@ enum TraceWaterfall {
         let colorOf = Dictionary(uniqueKeysWithValues: services.enumerated().map { ($1, palette[$0 % palette.count]) })
         let errors = tree.nodes.filter { $0.span.status == .error }.count
         var out = "Trace \(root.traceID.hex)  \(root.service): \(root.name)\n"
-        out += "\(tree.nodes.count) spans, \(services.count) services, \(errors) errors, \(duration(tree.durationNanos))"
+        out += "\(tree.nodes.count) spans, \(services.count) services, \(errors) error\(errors == 1 ? "" : "s"), \(duration(tree.durationNanos))"
         if tree.orphans > 0 { out += ", \(tree.orphans) spans whose parent is missing" }
         out += ", started \(time(tree.startNanos))\n\n"
         let svcW = min(24, max(7, services.map(\.count).max() ?? 7))
@@ -123,7 +123,7 @@ enum TraceWaterfall {
         // Time axis: ticks at 0, 1/4, 1/2, 3/4 and the end.
         var axis = [Character](repeating: " ", count: width + 12)
         for k in 0...4 {
-            let label = Array(duration(total * Int64(k) / 4))
+            let label = Array(k == 0 ? "0" : duration(total * Int64(k) / 4))
             let pos = min(width * k / 4, width + 12 - label.count)
             for (j, ch) in label.enumerated() where pos + j < axis.count { axis[pos + j] = ch }
         }

@@ -207,4 +207,62 @@ import Testing
         #expect(try value(#"traces_service_graph_request_server_seconds_count{client="frontend",server="checkout"}"#) == 12)
         #expect(try value(#"traces_service_graph_request_failed_total{client="frontend",server="checkout"}"#) == 0)
     }
+
+    /// Runs the `argus` binary with `args`; returns exit status, stdout and stderr.
+    static func cli(_ args: [String]) throws -> (Int32, String, String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: ArgusProcess.binary)
+        p.arguments = args
+        var env = ProcessInfo.processInfo.environment
+        env["NO_COLOR"] = "1"
+        p.environment = env
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+
+    @Test func tracesAndTraceCommands() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        let server = try ArgusProcess(dataDir: dir.path)
+        defer { server.stop() }
+        let traces = try TempoAPITests.send(server.client)
+        let url = "http://127.0.0.1:\(server.port)"
+        // argus traces: one row per failing trace, with span and error counts.
+        var (status, out, err) = try TempoAPITests.cli(["traces", #"{ resource.service.name = "payment" && status = error }"#, "--since", "1h", "--server", url])
+        #expect(status == 0, "\(err)")
+        let lines = out.split(separator: "\n")
+        #expect(lines.first?.hasPrefix("TRACE ID") == true)
+        #expect(lines.count == 1 + 4)
+        for n in [0, 3, 6, 9] {
+            let row = lines.first { $0.hasPrefix(traces[n][0].traceID.hex) }
+            #expect(row?.contains("frontend") == true && row?.contains("GET /checkout") == true, "trace \(n): \(out)")
+            #expect(row.map { $0.split(separator: " ").suffix(2) == ["5", "1"] } == true, "trace \(n): \(out)")
+        }
+        // A malformed query: exit 1, the error with a caret under the column.
+        (status, out, err) = try TempoAPITests.cli(["traces", "{ duration > 200ms && }", "--server", url])
+        #expect(status == 1)
+        #expect(err.contains("parse error at line 1, col 23"))
+        #expect(err.contains("\n  " + String(repeating: " ", count: 22) + "^"))
+        // argus trace: the waterfall, indented by depth, errors and the critical path marked.
+        (status, out, err) = try TempoAPITests.cli(["trace", traces[3][0].traceID.hex, "--server", url, "--width", "40"])
+        #expect(status == 0, "\(err)")
+        #expect(out.contains("5 spans, 3 services, 1 error, 120.0ms"))
+        let rows = out.split(separator: "\n").map(String.init)
+        func row(_ name: String) -> String? { rows.first { $0.contains(name) && ($0.contains("█") || $0.contains("▒")) } }
+        #expect(row("GET /checkout")?.hasPrefix("frontend") == true)
+        #expect(row("└ placeOrder")?.hasPrefix("checkout") == true)
+        #expect(row("└ charge")?.contains("!*") == true)
+        // The database call ran before the charge, so it is on the critical path too.
+        #expect(row("└ SELECT orders")?.contains("█") == true)
+        #expect(rows.contains { $0.contains("! failed") })
+        (status, _, err) = try TempoAPITests.cli(["trace", "00000000000000000000000000000bad", "--server", url])
+        #expect(status == 1)
+        #expect(err.contains("not found"))
+    }
 }

@@ -49,7 +49,8 @@ public struct TraceQLEngine: Sendable {
         var result = TraceQLSearchResult(traces: [])
         let evaluator = TraceQLEvaluator(query: query)
         result.totalBlocks = store.blockMetas.count
-        let inspectedBytes = try store.scan(startNanos: startNanos, endNanos: endNanos) { frag in
+        let prune = evaluator.traceLevelPrune()
+        let inspectedBytes = try store.scan(startNanos: startNanos, endNanos: endNanos, prune: prune) { frag in
             result.inspectedTraces += 1
             result.inspectedSpans += frag.spans.count
             let sets = evaluator.evaluate(frag.spans)
@@ -96,15 +97,58 @@ public struct TraceQLEvaluator: @unchecked Sendable {
     let query: TraceQLQuery
     let shown: [TraceQLAttribute]
     let regexes: RegexCache
+    /// The query relates spans to their parents (structural operators): index spans by id.
+    let structural: Bool
 
     public init(query: TraceQLQuery) {
         self.query = query
+        func hasStructural(_ e: TraceQLSpansetExpr) -> Bool {
+            guard case .binary(let op, let l, let r) = e else { return false }
+            return (op != .and && op != .or) || hasStructural(l) || hasStructural(r)
+        }
+        structural = hasStructural(query.spanset) || query.stages.contains { if case .filter(let e) = $0 { return hasStructural(e) } else { return false } }
         var seen = Set<TraceQLAttribute>()
         shown = query.attributes.filter { a in
             if a.scope == .intrinsic, a.intrinsic == .duration || a.intrinsic == .name { return false }
             return seen.insert(a).inserted
         }
         regexes = RegexCache()
+    }
+
+    /// A test on a block's trace-level columns that rejects traces the query cannot match,
+    /// before their spans are decoded: the `&&` terms of a lone `{ }` filter that compare
+    /// `trace:rootService`, `trace:rootName` or `trace:duration` with a value. Nil when there
+    /// are none.
+    public func traceLevelPrune() -> ((SpanStore.TraceSummary) -> Bool)? {
+        guard case .filter(let e?) = query.spanset else { return nil }
+        var terms: [(TraceQLIntrinsic, TraceQLCompareOp, TraceQLOperand)] = []
+        func collect(_ e: TraceQLFieldExpr) {
+            switch e {
+            case .and(let l, let r):
+                collect(l)
+                collect(r)
+            case .compare(.attribute(let a), let op, let r):
+                if case .literal(let v) = r, v != .nil, let i = a.intrinsic, [.rootService, .rootName, .traceDuration].contains(i) {
+                    terms.append((i, op, r))
+                }
+            default:
+                break
+            }
+        }
+        collect(e)
+        if terms.isEmpty { return nil }
+        return { s in
+            for (i, op, r) in terms {
+                let v: Value?
+                switch i {
+                case .rootService: v = s.rootService.map { .string($0) }
+                case .rootName: v = s.rootName.map { .string($0) }
+                default: v = .duration(s.durationNanos)
+                }
+                guard let v, let rv = operand(r, 0, nil), compare(v, op, rv) else { return false }
+            }
+            return true
+        }
     }
 
     /// Per-trace context: spans, id → position, trace-level values.
@@ -115,17 +159,24 @@ public struct TraceQLEvaluator: @unchecked Sendable {
         let rootName: String?
         let traceDuration: Int64
 
-        init(_ spans: [Span]) {
+        init(_ spans: [Span], structural: Bool) {
             self.spans = spans
             var idx: [UInt64: Int] = [:]
-            idx.reserveCapacity(spans.count)
-            for (i, s) in spans.enumerated() { idx[s.spanID] = i }
+            if structural {
+                idx.reserveCapacity(spans.count)
+                for (i, s) in spans.enumerated() { idx[s.spanID] = i }
+            }
             index = idx
-            let root = spans.first { $0.parentSpanID == 0 }
+            var root: Span?
+            var st = Int64.max, en = Int64.min
+            for s in spans {
+                if root == nil && s.parentSpanID == 0 { root = s }
+                st = min(st, s.startNanos)
+                en = max(en, s.endNanos)
+            }
             rootService = root?.service
             rootName = root?.name
-            let st = spans.map(\.startNanos).min() ?? 0
-            traceDuration = (spans.map(\.endNanos).max() ?? 0) - st
+            traceDuration = spans.isEmpty ? 0 : en - st
         }
 
         func parent(_ i: Int) -> Int? {
@@ -136,7 +187,7 @@ public struct TraceQLEvaluator: @unchecked Sendable {
 
     /// The matching spansets of the trace (empty when the trace does not match).
     public func evaluate(_ spans: [Span]) -> [TraceQLSpanSet] {
-        let ctx = Context(spans)
+        let ctx = Context(spans, structural: structural)
         let matched = evalSpanset(query.spanset, ctx)
         if matched.isEmpty { return [] }
         var sets: [(rows: [Int], attrs: [SpanAttribute])] = [(matched, [])]
@@ -389,9 +440,9 @@ public struct TraceQLEvaluator: @unchecked Sendable {
         }
     }
 
-    @inline(__always) func operand(_ o: TraceQLOperand, _ i: Int, _ ctx: Context) -> Value? {
+    @inline(__always) func operand(_ o: TraceQLOperand, _ i: Int, _ ctx: Context?) -> Value? {
         switch o {
-        case .attribute(let a): return value(a, i, ctx)
+        case .attribute(let a): return ctx.flatMap { value(a, i, $0) }
         case .literal(let s):
             switch s {
             case .string(let x): return .string(x)

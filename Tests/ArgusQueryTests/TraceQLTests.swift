@@ -161,4 +161,20 @@ import Testing
             #expect(a.description == b.description, "query \(q)")
         }
     }
+
+    @Test func traceLevelColumnsPruneBeforeDecoding() throws {
+        let ev = TraceQLEvaluator(query: try TraceQLParser.parse(#"{ trace:rootService = "frontend" && trace:duration > 300ms && span.x = 1 }"#))
+        let prune = try #require(ev.traceLevelPrune())
+        func summary(_ root: String?, _ ms: Int64) -> SpanStore.TraceSummary {
+            SpanStore.TraceSummary(traceID: TraceID(hi: 1, lo: 1), startNanos: 0, durationNanos: ms * 1_000_000, rootService: root, rootName: "x")
+        }
+        #expect(prune(summary("frontend", 400)))
+        #expect(!prune(summary("frontend", 200)))
+        #expect(!prune(summary("checkout", 400)))
+        #expect(!prune(summary(nil, 400)))
+        // Nothing to prune on: no trace-level terms, or terms under || or !.
+        #expect(TraceQLEvaluator(query: try TraceQLParser.parse(#"{ span.x = 1 }"#)).traceLevelPrune() == nil)
+        #expect(TraceQLEvaluator(query: try TraceQLParser.parse(#"{ trace:duration > 1s || span.x = 1 }"#)).traceLevelPrune() == nil)
+        #expect(TraceQLEvaluator(query: try TraceQLParser.parse(#"{ !(trace:duration > 1s) }"#)).traceLevelPrune() == nil)
+    }
 }

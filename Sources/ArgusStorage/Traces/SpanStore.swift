@@ -192,6 +192,14 @@ public final class SpanStore: @unchecked Sendable {
         public var durationNanos: Int64
         public var rootService: String?
         public var rootName: String?
+
+        public init(traceID: TraceID, startNanos: Int64, durationNanos: Int64, rootService: String?, rootName: String?) {
+            self.traceID = traceID
+            self.startNanos = startNanos
+            self.durationNanos = durationNanos
+            self.rootService = rootService
+            self.rootName = rootName
+        }
     }
 
     /// Calls `body` with trace fragments that have spans overlapping [startNanos, endNanos],

@@ -10,6 +10,7 @@ import Foundation
 //   argus-bench dash [--frames N] [--idle-seconds S]
 //   argus-bench rules [--series N] [--evals E]
 //   argus-bench logs [--records N] [--batch N] [--rare-every N] [--dir DIR]
+//   argus-bench spans [--spans N] [--block-minutes M] [--lookups N] [--dir DIR]
 
 let args = Array(CommandLine.arguments.dropFirst())
 let rest = Array(args.dropFirst())
@@ -23,8 +24,9 @@ do {
     case "dash": try runDashBench(rest)
     case "rules": try await runRulesBench(rest)
     case "logs": try runLogsBench(rest)
+    case "spans": try await runSpanBench(rest)
     default:
-        FileHandle.standardError.write(Data("usage: argus-bench storage|query|remote-write|overload|compare|dash|rules|logs [options]\n".utf8))
+        FileHandle.standardError.write(Data("usage: argus-bench storage|query|remote-write|overload|compare|dash|rules|logs|spans [options]\n".utf8))
         exit(2)
     }
 } catch {

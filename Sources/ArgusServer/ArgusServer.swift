@@ -12,7 +12,6 @@ import ServiceLifecycle
 /// Builds the collector's HTTP application over a store.
 public struct ArgusServer {
     public let store: MetricStore
-    public let signals: OTLPSignalIngester
     public let options: ServerOptions
     public let logger: Logger
     public let monitoring: SelfMonitoring
@@ -21,17 +20,18 @@ public struct ArgusServer {
     public var rules: RulesRuntime?
     public let logs: LogStore
     public let logEngine: LogQLEngine
+    public let spans: OTLPSpanIngester
 
-    public init(store: MetricStore, signals: OTLPSignalIngester, logs: LogStore, options: ServerOptions, engine: PromQLEngine = PromQLEngine(),
+    public init(store: MetricStore, logs: LogStore, spans: OTLPSpanIngester, options: ServerOptions, engine: PromQLEngine = PromQLEngine(),
                 logEngine: LogQLEngine = LogQLEngine(), logger: Logger) {
         self.store = store
-        self.signals = signals
         self.logs = logs
         self.logEngine = logEngine
+        self.spans = spans
         self.options = options
         self.logger = logger
         self.engine = engine
-        monitoring = SelfMonitoring(store: store, signals: signals, logs: logs)
+        monitoring = SelfMonitoring(store: store, logs: logs, spans: spans.store)
     }
 
     public func router() -> Router<BasicRequestContext> {
@@ -66,8 +66,9 @@ public struct ArgusServer {
                 return HTTPErrors.text(error)
             }
         }
-        OTLPRoutes(store: store, signals: signals, logs: OTLPLogIngester(store: logs), options: options, monitoring: monitoring).register(router)
+        OTLPRoutes(store: store, logs: OTLPLogIngester(store: logs), spans: spans, options: options, monitoring: monitoring).register(router)
         LokiAPI(logs: logs, engine: logEngine, options: options, monitoring: monitoring).register(router)
+        TempoAPI(store: spans.store).register(router)
         PrometheusAPI(store: store, engine: engine, options: options, monitoring: monitoring).register(router)
         RulesAPI(runtime: rules).register(router)
         let remoteWrite = RemoteWriteIngester(store: store, limits: options.ingestLimits)

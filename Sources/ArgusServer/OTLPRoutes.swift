@@ -9,16 +9,16 @@ import SwiftProtobuf
 /// OTLP/HTTP: `/v1/metrics`, `/v1/logs`, `/v1/traces`, protobuf or JSON, optionally gzip'd.
 struct OTLPRoutes {
     let store: MetricStore
-    let signals: OTLPSignalIngester
     let logs: OTLPLogIngester
+    let spans: OTLPSpanIngester
     let options: ServerOptions
     let monitoring: SelfMonitoring
 
     func register(_ router: Router<BasicRequestContext>) {
         registerLoki(router)
         let metrics = OTLPMetricsIngester(store: store, limits: options.ingestLimits)
-        let signals = self.signals
         let logs = self.logs
+        let spans = self.spans
         let monitoring = self.monitoring
         router.post("/v1/metrics") { request, _ in
             await handle(request, as: OTLPMetricsRequest.self) { req, format in
@@ -46,7 +46,7 @@ struct OTLPRoutes {
         }
         router.post("/v1/traces") { request, _ in
             await handle(request, as: OTLPTracesRequest.self) { req, format in
-                let counts = try await runBlocking { try signals.ingest(req) }
+                let counts = try await runBlocking { try spans.ingest(req) }
                 monitoring.record(counts, protocol: "otlp", signal: "traces")
                 var resp = Opentelemetry_Proto_Collector_Trace_V1_ExportTraceServiceResponse()
                 if let first = counts.firstError {

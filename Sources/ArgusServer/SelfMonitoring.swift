@@ -10,7 +10,7 @@ import ServiceLifecycle
 public struct SelfMonitoring: Sendable {
     public let registry: MetricsRegistry
 
-    public init(store: MetricStore, signals: OTLPSignalIngester, logs: LogStore? = nil) {
+    public init(store: MetricStore, logs: LogStore? = nil, spans: SpanStore? = nil) {
         let r = MetricsRegistry()
         r.describe("argus_ingested_samples_total", .counter, "Samples stored, by protocol.")
         r.describe("argus_ingested_log_records_total", .counter, "Log records stored, by protocol.")
@@ -25,13 +25,15 @@ public struct SelfMonitoring: Sendable {
         r.describe("argus_head_samples", .gauge, "Samples in the head.")
         r.describe("argus_blocks", .gauge, "Metric blocks served.")
         r.describe("argus_block_bytes", .gauge, "Bytes of metric blocks on disk.")
-        r.describe("argus_signal_log_records", .gauge, "Records in the durable log and span logs, by signal.")
-        r.describe("argus_signal_log_bytes", .gauge, "Bytes in the durable log and span logs, by signal.")
         r.describe("argus_log_streams", .gauge, "Streams in the log store.")
         r.describe("argus_log_head_records", .gauge, "Log records in the log store's head.")
         r.describe("argus_log_blocks", .gauge, "Log blocks served.")
         r.describe("argus_log_block_bytes", .gauge, "Bytes of log blocks on disk.")
         r.describe("argus_log_wal_bytes", .gauge, "Size of the log WAL on disk.")
+        r.describe("argus_span_head_spans", .gauge, "Spans in the span store's head.")
+        r.describe("argus_span_blocks", .gauge, "Span blocks served.")
+        r.describe("argus_span_block_bytes", .gauge, "Bytes of span blocks on disk.")
+        r.describe("argus_span_block_spans", .gauge, "Spans in span blocks.")
         r.describe("argus_build_info", .gauge, "Always 1; labels carry the version.")
         r.describe("argus_query_duration_seconds", .histogram, "PromQL query durations, by type (instant, range).")
         r.set("argus_build_info", [("version", ArgusVersion.current)], 1)
@@ -45,8 +47,6 @@ public struct SelfMonitoring: Sendable {
             reg.set("argus_head_samples", [], Double(st.headSamples))
             reg.set("argus_blocks", [], Double(st.blocks))
             reg.set("argus_block_bytes", [], Double(st.blockBytes))
-            reg.set("argus_signal_log_records", [("signal", "traces")], Double(signals.traces.records))
-            reg.set("argus_signal_log_bytes", [("signal", "traces")], Double(signals.traces.bytes))
             if let logs {
                 let ls = logs.stats()
                 reg.set("argus_log_streams", [], Double(ls.streams))
@@ -54,6 +54,13 @@ public struct SelfMonitoring: Sendable {
                 reg.set("argus_log_blocks", [], Double(ls.blocks))
                 reg.set("argus_log_block_bytes", [], Double(ls.blockBytes))
                 reg.set("argus_log_wal_bytes", [], Double(ls.walBytes))
+            }
+            if let spans {
+                let ss = spans.stats()
+                reg.set("argus_span_head_spans", [], Double(ss.headSpans))
+                reg.set("argus_span_blocks", [], Double(ss.blocks))
+                reg.set("argus_span_block_bytes", [], Double(ss.blockBytes))
+                reg.set("argus_span_block_spans", [], Double(ss.blockSpans))
             }
         }
         registry = r

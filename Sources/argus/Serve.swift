@@ -94,6 +94,9 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup var logOptions: LogStoreFlags
 
+    @Option(name: .customLong("spanmetrics-interval"), help: "How often span metrics and the service graph (traces_spanmetrics_*, traces_service_graph_*) are written into the metric store; 0s turns them off.")
+    var spanMetricsInterval = "15s"
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel = "info"
 
@@ -153,11 +156,16 @@ struct Serve: AsyncParsableCommand {
         } catch {
             throw fatal("cannot open the data directory \(dataDir): \(error)")
         }
-        let signals: OTLPSignalIngester
+        let spanMetricsMs: Int64
+        do { spanMetricsMs = try PromDuration.parseMillis(spanMetricsInterval) } catch { throw ValidationError("--spanmetrics-interval: \(error)") }
+        let spanStore: SpanStore
+        let spanIngester: OTLPSpanIngester
         do {
-            signals = OTLPSignalIngester(traces: try SignalLog(dir: dataDir + "/signals/traces", logger: logger))
+            spanStore = try SpanStore(options: storage, logger: logger)
+            spanIngester = OTLPSpanIngester(store: spanStore, metrics: spanMetricsMs > 0 ? SpanMetrics(store: store, logger: logger) : nil)
+            try spanIngester.importSignalLog(dir: dataDir + "/signals/traces", logger: logger)
         } catch {
-            throw fatal("cannot open the span log under \(dataDir)/signals: \(error)")
+            throw fatal("cannot open the span store under \(dataDir)/traces: \(error)")
         }
         let logs = try openLogStore(storage, sharing: store, logger: logger)
         let host = server.host
@@ -174,7 +182,7 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError(e.message)
         }
         let engine = PromQLEngine(options: engineOptions)
-        var argusServer = ArgusServer(store: store, signals: signals, logs: logs, options: server, engine: engine,
+        var argusServer = ArgusServer(store: store, logs: logs, spans: spanIngester, options: server, engine: engine,
                                       logEngine: LogQLEngine(options: logQLOptions()), logger: logger)
         let rulesSetup: RulesSetup?
         do {
@@ -198,7 +206,11 @@ struct Serve: AsyncParsableCommand {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: app), .init(service: StorageService(store: store, logger: logger)),
             .init(service: LogStorageService(store: logs, logger: logger)),
+            .init(service: SpanStorageService(store: spanStore, logger: logger)),
         ]
+        if let m = spanIngester.metrics {
+            services.append(.init(service: SpanMetricsService(metrics: m, interval: .milliseconds(spanMetricsMs))))
+        }
         if !jobs.isEmpty {
             let scraper = Scraper(store: store, jobs: jobs, logger: logger)
             logger.info("scraping", metadata: ["jobs": "\(jobs.count)", "targets": "\(scraper.targets.count)"])
@@ -220,6 +232,8 @@ struct Serve: AsyncParsableCommand {
         try await group.run()
         rulesSetup?.signalSource.cancel()
         logs.close()
+        if let m = spanIngester.metrics { try? m.flush() }
+        spanStore.close()
         store.close()
         logger.notice("stopped")
     }

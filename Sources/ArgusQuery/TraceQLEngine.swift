@@ -1,0 +1,528 @@
+import ArgusModel
+import ArgusStorage
+import Foundation
+
+/// A matched span and the attributes shown with it (those the query read).
+public struct TraceQLMatchedSpan: Sendable {
+    public var span: Span
+    public var attributes: [SpanAttribute]
+}
+
+/// A set of matched spans of one trace (one per `by()` group).
+public struct TraceQLSpanSet: Sendable {
+    public var spans: [TraceQLMatchedSpan]
+    public var matched: Int
+    /// `by(...)` values and aggregate results, as Tempo labels them.
+    public var attributes: [SpanAttribute]
+}
+
+/// One trace a search found.
+public struct TraceQLTraceResult: Sendable {
+    public var traceID: TraceID
+    public var rootServiceName: String
+    public var rootTraceName: String
+    public var startNanos: Int64
+    public var durationNanos: Int64
+    public var spanSets: [TraceQLSpanSet]
+    /// Spans and error spans per service.
+    public var serviceStats: [String: (spans: Int, errors: Int)]
+}
+
+public struct TraceQLSearchResult: Sendable {
+    public var traces: [TraceQLTraceResult]
+    public var inspectedTraces = 0
+    public var inspectedSpans = 0
+    public var inspectedBytes = 0
+    public var totalBlocks = 0
+}
+
+/// Evaluates TraceQL over a span store.
+public struct TraceQLEngine: Sendable {
+    public init() {}
+
+    /// Finds up to `limit` traces with a span overlapping [startNanos, endNanos] that match,
+    /// newest first; each spanset lists at most `spansPerSpanSet` spans.
+    public func search(_ query: TraceQLQuery, store: SpanStore, startNanos: Int64, endNanos: Int64,
+                       limit: Int = 20, spansPerSpanSet: Int = 3) throws -> TraceQLSearchResult {
+        var found: [TraceID: [TraceQLSpanSet]] = [:]
+        var order: [TraceID] = []
+        var result = TraceQLSearchResult(traces: [])
+        let evaluator = TraceQLEvaluator(query: query)
+        result.totalBlocks = store.blockMetas.count
+        let prune = evaluator.traceLevelPrune()
+        let inspectedBytes = try store.scan(startNanos: startNanos, endNanos: endNanos, prune: prune) { frag in
+            result.inspectedTraces += 1
+            result.inspectedSpans += frag.spans.count
+            let sets = evaluator.evaluate(frag.spans)
+            if sets.isEmpty { return true }
+            if found[frag.traceID] == nil {
+                if order.count >= limit { return false }
+                order.append(frag.traceID)
+                found[frag.traceID] = sets
+            } else {
+                found[frag.traceID]! += sets
+            }
+            return true
+        }
+        result.inspectedBytes = inspectedBytes
+        for id in order {
+            let spans = try store.trace(id)
+            var stats: [String: (spans: Int, errors: Int)] = [:]
+            for s in spans {
+                var e = stats[s.service] ?? (0, 0)
+                e.spans += 1
+                if s.status == .error { e.errors += 1 }
+                stats[s.service] = e
+            }
+            let root = spans.first(where: { $0.parentSpanID == 0 })
+            let start = spans.map(\.startNanos).min() ?? 0
+            let end = spans.map(\.endNanos).max() ?? 0
+            var sets = found[id]!
+            for i in sets.indices {
+                sets[i].spans.sort { $0.span.startNanos < $1.span.startNanos }
+                if sets[i].spans.count > spansPerSpanSet { sets[i].spans.removeLast(sets[i].spans.count - spansPerSpanSet) }
+            }
+            result.traces.append(TraceQLTraceResult(
+                traceID: id, rootServiceName: root?.service ?? "<root span not yet received>",
+                rootTraceName: root?.name ?? "", startNanos: start, durationNanos: end - start,
+                spanSets: sets, serviceStats: stats))
+        }
+        result.traces.sort { $0.startNanos > $1.startNanos }
+        return result
+    }
+}
+
+/// Evaluates a query against the spans of one trace.
+public struct TraceQLEvaluator: @unchecked Sendable {
+    let query: TraceQLQuery
+    let shown: [TraceQLAttribute]
+    let regexes: RegexCache
+    /// The query relates spans to their parents (structural operators): index spans by id.
+    let structural: Bool
+
+    public init(query: TraceQLQuery) {
+        self.query = query
+        func hasStructural(_ e: TraceQLSpansetExpr) -> Bool {
+            guard case .binary(let op, let l, let r) = e else { return false }
+            return (op != .and && op != .or) || hasStructural(l) || hasStructural(r)
+        }
+        structural = hasStructural(query.spanset) || query.stages.contains { if case .filter(let e) = $0 { return hasStructural(e) } else { return false } }
+        var seen = Set<TraceQLAttribute>()
+        shown = query.attributes.filter { a in
+            if a.scope == .intrinsic, a.intrinsic == .duration || a.intrinsic == .name { return false }
+            return seen.insert(a).inserted
+        }
+        regexes = RegexCache()
+    }
+
+    /// A test on a block's trace-level columns that rejects traces the query cannot match,
+    /// before their spans are decoded: the `&&` terms of a lone `{ }` filter that compare
+    /// `trace:rootService`, `trace:rootName` or `trace:duration` with a value. Nil when there
+    /// are none.
+    public func traceLevelPrune() -> ((SpanStore.TraceSummary) -> Bool)? {
+        guard case .filter(let e?) = query.spanset else { return nil }
+        var terms: [(TraceQLIntrinsic, TraceQLCompareOp, TraceQLOperand)] = []
+        func collect(_ e: TraceQLFieldExpr) {
+            switch e {
+            case .and(let l, let r):
+                collect(l)
+                collect(r)
+            case .compare(.attribute(let a), let op, let r):
+                if case .literal(let v) = r, v != .nil, let i = a.intrinsic, [.rootService, .rootName, .traceDuration].contains(i) {
+                    terms.append((i, op, r))
+                }
+            default:
+                break
+            }
+        }
+        collect(e)
+        if terms.isEmpty { return nil }
+        return { s in
+            for (i, op, r) in terms {
+                let v: Value?
+                switch i {
+                case .rootService: v = s.rootService.map { .string($0) }
+                case .rootName: v = s.rootName.map { .string($0) }
+                default: v = .duration(s.durationNanos)
+                }
+                guard let v, let rv = operand(r, 0, nil), compare(v, op, rv) else { return false }
+            }
+            return true
+        }
+    }
+
+    /// Per-trace context: spans, id → position, trace-level values.
+    struct Context {
+        let spans: [Span]
+        let index: [UInt64: Int]
+        let rootService: String?
+        let rootName: String?
+        let traceDuration: Int64
+
+        init(_ spans: [Span], structural: Bool) {
+            self.spans = spans
+            var idx: [UInt64: Int] = [:]
+            if structural {
+                idx.reserveCapacity(spans.count)
+                for (i, s) in spans.enumerated() { idx[s.spanID] = i }
+            }
+            index = idx
+            var root: Span?
+            var st = Int64.max, en = Int64.min
+            for s in spans {
+                if root == nil && s.parentSpanID == 0 { root = s }
+                st = min(st, s.startNanos)
+                en = max(en, s.endNanos)
+            }
+            rootService = root?.service
+            rootName = root?.name
+            traceDuration = spans.isEmpty ? 0 : en - st
+        }
+
+        func parent(_ i: Int) -> Int? {
+            let p = spans[i].parentSpanID
+            return p == 0 ? nil : index[p]
+        }
+    }
+
+    /// The matching spansets of the trace (empty when the trace does not match).
+    public func evaluate(_ spans: [Span]) -> [TraceQLSpanSet] {
+        let ctx = Context(spans, structural: structural)
+        let matched = evalSpanset(query.spanset, ctx)
+        if matched.isEmpty { return [] }
+        var sets: [(rows: [Int], attrs: [SpanAttribute])] = [(matched, [])]
+        var selected: [TraceQLAttribute] = []
+        for stage in query.stages {
+            switch stage {
+            case .filter(let e):
+                let keep = Set(evalSpanset(e, ctx))
+                sets = sets.compactMap { s in
+                    let r = s.rows.filter { keep.contains($0) }
+                    return r.isEmpty ? nil : (r, s.attrs)
+                }
+            case .by(let attrs):
+                var out: [(rows: [Int], attrs: [SpanAttribute])] = []
+                for s in sets {
+                    var groups: [[String]: [Int]] = [:]
+                    var keys: [[String]] = []
+                    var vals: [[String]: [SpanAttribute]] = [:]
+                    for r in s.rows {
+                        var key: [String] = []
+                        var kv: [SpanAttribute] = []
+                        for a in attrs {
+                            let v = value(a, r, ctx)
+                            key.append(v?.displayText ?? "nil")
+                            if let v { kv.append(SpanAttribute("by(\(a))", v.spanValue)) }
+                        }
+                        if groups[key] == nil {
+                            keys.append(key)
+                            vals[key] = kv
+                        }
+                        groups[key, default: []].append(r)
+                    }
+                    for k in keys { out.append((groups[k]!, s.attrs + vals[k]!)) }
+                }
+                sets = out
+            case .select(let attrs):
+                selected += attrs
+            case .aggregate(let f, let arg, let op, let v):
+                sets = sets.compactMap { s in
+                    let agg: Double?
+                    switch f {
+                    case .count: agg = Double(s.rows.count)
+                    default:
+                        let xs = s.rows.compactMap { r -> Double? in value(arg!, r, ctx)?.number }
+                        if xs.isEmpty { agg = nil } else {
+                            switch f {
+                            case .avg: agg = xs.reduce(0, +) / Double(xs.count)
+                            case .min: agg = xs.min()
+                            case .max: agg = xs.max()
+                            case .sum: agg = xs.reduce(0, +)
+                            case .count: agg = nil
+                            }
+                        }
+                    }
+                    guard let agg, let want = v.number, TraceQLEvaluator.compare(agg, op, want) else { return nil }
+                    let key = f == .count ? "count()" : "\(f.rawValue)(\(arg!))"
+                    let shownValue: SpanValue = f == .count ? .int(Int64(agg)) : .double(agg)
+                    return (s.rows, s.attrs + [SpanAttribute(key, shownValue)])
+                }
+            }
+            if sets.isEmpty { return [] }
+        }
+        let show = shown + selected
+        return sets.map { s in
+            TraceQLSpanSet(spans: s.rows.map { r in
+                var attrs: [SpanAttribute] = []
+                var keys = Set<String>()
+                for a in show {
+                    guard let v = value(a, r, ctx), keys.insert(a.outputKey).inserted else { continue }
+                    attrs.append(SpanAttribute(a.outputKey, v.spanValue))
+                }
+                return TraceQLMatchedSpan(span: ctx.spans[r], attributes: attrs)
+            }, matched: s.rows.count, attributes: s.attrs)
+        }
+    }
+
+    func evalSpanset(_ e: TraceQLSpansetExpr, _ ctx: Context) -> [Int] {
+        switch e {
+        case .filter(nil):
+            return Array(ctx.spans.indices)
+        case .filter(let f?):
+            var out: [Int] = []
+            for i in ctx.spans.indices where test(f, i, ctx) { out.append(i) }
+            return out
+        case .binary(let op, let l, let r):
+            let a = evalSpanset(l, ctx)
+            if a.isEmpty && op != .or { return [] }
+            let b = evalSpanset(r, ctx)
+            switch op {
+            case .and: return a.isEmpty || b.isEmpty ? [] : union(a, b)
+            case .or: return union(a, b)
+            case .child:
+                let sa = Set(a)
+                return b.filter { ctx.parent($0).map(sa.contains) ?? false }
+            case .descendant:
+                let sa = Set(a)
+                return b.filter { i in
+                    var p = ctx.parent(i)
+                    var steps = 0
+                    while let x = p, steps < ctx.spans.count {
+                        if sa.contains(x) { return true }
+                        p = ctx.parent(x)
+                        steps += 1
+                    }
+                    return false
+                }
+            case .parent:
+                let parents = Set(a.compactMap { ctx.parent($0) })
+                return b.filter { parents.contains($0) }
+            case .ancestor:
+                var anc = Set<Int>()
+                for i in a {
+                    var p = ctx.parent(i)
+                    var steps = 0
+                    while let x = p, steps < ctx.spans.count, anc.insert(x).inserted {
+                        p = ctx.parent(x)
+                        steps += 1
+                    }
+                }
+                return b.filter { anc.contains($0) }
+            case .sibling:
+                var parents: [Int: Set<Int>] = [:]
+                for i in a { if let p = ctx.parent(i) { parents[p, default: []].insert(i) } }
+                return b.filter { i in
+                    guard let p = ctx.parent(i), let sibs = parents[p] else { return false }
+                    return sibs.contains { $0 != i }
+                }
+            }
+        }
+    }
+
+    func union(_ a: [Int], _ b: [Int]) -> [Int] {
+        var s = Set(a)
+        var out = a
+        for x in b where s.insert(x).inserted { out.append(x) }
+        return out.sorted()
+    }
+
+    /// A value an operand takes for one span.
+    enum Value {
+        case string(String)
+        case number(Double)
+        case duration(Int64)
+        case bool(Bool)
+        case status(SpanStatus)
+        case kind(SpanKind)
+
+        var number: Double? {
+            switch self {
+            case .number(let d): return d
+            case .duration(let d): return Double(d)
+            default: return nil
+            }
+        }
+
+        var displayText: String {
+            switch self {
+            case .string(let s): return s
+            case .number(let d): return SpanValue.double(d).text
+            case .duration(let d): return TraceQLStatic.formatDuration(d)
+            case .bool(let b): return b ? "true" : "false"
+            case .status(let s): return s.traceQLName
+            case .kind(let k): return k.traceQLName
+            }
+        }
+
+        var spanValue: SpanValue {
+            switch self {
+            case .string(let s): return .string(s)
+            case .number(let d): return d == d.rounded() && abs(d) < 9e15 ? .int(Int64(d)) : .double(d)
+            case .duration(let d): return .int(d)
+            case .bool(let b): return .bool(b)
+            case .status(let s): return .string(s.traceQLName)
+            case .kind(let k): return .string(k.traceQLName)
+            }
+        }
+    }
+
+    @inline(__always) static func fromSpanValue(_ v: SpanValue) -> Value {
+        switch v {
+        case .string(let s): return .string(s)
+        case .int(let i): return .number(Double(i))
+        case .double(let d): return .number(d)
+        case .bool(let b): return .bool(b)
+        case .raw(let r): return .string(String(decoding: r, as: UTF8.self))
+        }
+    }
+
+    func value(_ a: TraceQLAttribute, _ i: Int, _ ctx: Context) -> Value? {
+        let s = ctx.spans[i]
+        switch a.scope {
+        case .span:
+            return s.attributes.value(a.name).map(TraceQLEvaluator.fromSpanValue)
+        case .resource:
+            if let v = s.origin.resource.value(a.name) { return TraceQLEvaluator.fromSpanValue(v) }
+            return a.name == "service.name" ? .string(s.service) : nil
+        case .unscoped:
+            if let v = s.attributes.value(a.name) { return TraceQLEvaluator.fromSpanValue(v) }
+            if let v = s.origin.resource.value(a.name) { return TraceQLEvaluator.fromSpanValue(v) }
+            return a.name == "service.name" ? .string(s.service) : nil
+        case .intrinsic:
+            switch a.intrinsic! {
+            case .name: return .string(s.name)
+            case .status: return .status(s.status)
+            case .statusMessage: return .string(s.statusMessage)
+            case .kind: return .kind(s.kind)
+            case .duration: return .duration(s.durationNanos)
+            case .spanID: return .string(hex64(s.spanID))
+            case .parentID: return s.parentSpanID == 0 ? nil : .string(hex64(s.parentSpanID))
+            case .traceDuration: return .duration(ctx.traceDuration)
+            case .rootService: return ctx.rootService.map { .string($0) }
+            case .rootName: return ctx.rootName.map { .string($0) }
+            case .traceID: return .string(s.traceID.hex)
+            case .eventName: return s.events.first.map { .string($0.name) }
+            }
+        }
+    }
+
+    func test(_ e: TraceQLFieldExpr, _ i: Int, _ ctx: Context) -> Bool {
+        switch e {
+        case .and(let l, let r): return test(l, i, ctx) && test(r, i, ctx)
+        case .or(let l, let r): return test(l, i, ctx) || test(r, i, ctx)
+        case .not(let x): return !test(x, i, ctx)
+        case .operand(let o):
+            switch o {
+            case .literal(.bool(let b)): return b
+            case .attribute(let a):
+                if case .bool(let b)? = value(a, i, ctx) { return b }
+                return false
+            default: return false
+            }
+        case .compare(let l, let op, let r):
+            // event:name matches when any event of the span matches.
+            if case .attribute(let a) = l, a.intrinsic == .eventName {
+                let s = ctx.spans[i]
+                if case .literal(.nil) = r { return op == .eq ? s.events.isEmpty : !s.events.isEmpty }
+                guard let rv = operand(r, i, ctx) else { return false }
+                return s.events.contains { compare(.string($0.name), op, rv) }
+            }
+            let lv = operand(l, i, ctx)
+            if case .literal(.nil) = r {
+                switch op {
+                case .eq: return lv == nil
+                case .ne: return lv != nil
+                default: return false
+                }
+            }
+            guard let lv, let rv = operand(r, i, ctx) else { return false }
+            return compare(lv, op, rv)
+        }
+    }
+
+    @inline(__always) func operand(_ o: TraceQLOperand, _ i: Int, _ ctx: Context?) -> Value? {
+        switch o {
+        case .attribute(let a): return ctx.flatMap { value(a, i, $0) }
+        case .literal(let s):
+            switch s {
+            case .string(let x): return .string(x)
+            case .int(let x): return .number(Double(x))
+            case .float(let x): return .number(x)
+            case .duration(let d): return .duration(d)
+            case .bool(let b): return .bool(b)
+            case .nil: return nil
+            case .status(let x): return .status(x)
+            case .kind(let k): return .kind(k)
+            }
+        }
+    }
+
+    func compare(_ l: Value, _ op: TraceQLCompareOp, _ r: Value) -> Bool {
+        switch (l, r) {
+        case (.string(let a), .string(let b)):
+            switch op {
+            case .eq: return a == b
+            case .ne: return a != b
+            case .gt: return a > b
+            case .ge: return a >= b
+            case .lt: return a < b
+            case .le: return a <= b
+            case .re: return regexes.matches(b, a)
+            case .nre: return !regexes.matches(b, a)
+            }
+        case (.bool(let a), .bool(let b)):
+            switch op {
+            case .eq: return a == b
+            case .ne: return a != b
+            default: return false
+            }
+        case (.status(let a), .status(let b)):
+            return op == .eq ? a == b : op == .ne ? a != b : false
+        case (.status(let a), .string(let b)):
+            return op == .eq ? a.traceQLName == b : op == .ne ? a.traceQLName != b : false
+        case (.kind(let a), .kind(let b)):
+            return op == .eq ? a == b : op == .ne ? a != b : false
+        case (.kind(let a), .string(let b)):
+            return op == .eq ? a.traceQLName == b : op == .ne ? a.traceQLName != b : false
+        default:
+            guard let a = l.number, let b = r.number else { return false }
+            return TraceQLEvaluator.compare(a, op, b)
+        }
+    }
+
+    static func compare(_ a: Double, _ op: TraceQLCompareOp, _ b: Double) -> Bool {
+        switch op {
+        case .eq: return a == b
+        case .ne: return a != b
+        case .gt: return a > b
+        case .ge: return a >= b
+        case .lt: return a < b
+        case .le: return a <= b
+        case .re, .nre: return false
+        }
+    }
+}
+
+/// Compiled, fully anchored regular expressions and their answers per string, shared by one
+/// query's evaluation.
+final class RegexCache: @unchecked Sendable {
+    private var compiled: [String: NSRegularExpression?] = [:]
+    private var answers: [String: [String: Bool]] = [:]
+    private let lock = NSLock()
+
+    func matches(_ pattern: String, _ s: String) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        if let a = answers[pattern]?[s] { return a }
+        let re: NSRegularExpression?
+        if let c = compiled[pattern] { re = c } else {
+            re = try? NSRegularExpression(pattern: "\\A(?s:" + pattern + ")\\z")
+            compiled[pattern] = re
+        }
+        guard let re else { return false }
+        let ns = s as NSString
+        let ok = re.firstMatch(in: s, range: NSRange(location: 0, length: ns.length)) != nil
+        if (answers[pattern]?.count ?? 0) < 100_000 { answers[pattern, default: [:]][s] = ok }
+        return ok
+    }
+}

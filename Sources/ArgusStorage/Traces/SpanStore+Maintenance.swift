@@ -1,0 +1,208 @@
+import ArgusColumnar
+import ArgusModel
+import Foundation
+import Logging
+import ServiceLifecycle
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension SpanStore {
+    /// Cuts the head into blocks (one per block-duration window of span start times), then
+    /// compacts and applies retention. Returns when the spans are in blocks.
+    @discardableResult
+    public func flush() throws -> MetricStore.MaintenanceResult {
+        try maintenance.withLock {
+            var result = MetricStore.MaintenanceResult()
+            result.blocksWritten = try cutHeadLocked()
+            result.blocksCompacted = try compactLocked()
+            result.blocksDropped = try applyRetentionLocked()
+            return result
+        }
+    }
+
+    func cutHeadLocked() throws -> Int {
+        let segment: Int = try lock.withLock {
+            if closed { throw ArgusError(.unavailable, "the span store is closed") }
+            let seg = try wal.cut()
+            if !head.isEmpty {
+                frozen.append(head)
+                head = []
+                headIndex = [:]
+                headTags = [[:], [:]]
+            }
+            return seg
+        }
+        let all = lock.withLock { frozen }
+        var written: [SpanBlockHandle] = []
+        do {
+            if !all.isEmpty { written = try writeBlocks(all.flatMap { $0 }, level: 0, window: true) }
+            try catalog.commit(add: written.map(\.meta), meta: [SpanStore.checkpointKey: String(segment)])
+        } catch {
+            for b in written { try? FileManager.default.removeItem(atPath: blocksDir + "/" + b.meta.id) }
+            throw ArgusError(.io, "cannot write spans to blocks", cause: error)
+        }
+        lock.withLock {
+            blocks.append(contentsOf: written)
+            blocks.sort { ($0.meta.minT, $0.meta.id) < ($1.meta.minT, $1.meta.id) }
+            frozen.removeFirst(min(all.count, frozen.count))
+        }
+        wal.removeSegments(upTo: segment)
+        return written.count
+    }
+
+    /// Writes spans into blocks: one per block-duration window of start times (`window`), or one.
+    func writeBlocks(_ spans: [Span], level: Int, window: Bool) throws -> [SpanBlockHandle] {
+        let width = options.blockDuration * 1_000_000
+        var byWindow: [Int64: [Span]] = [:]
+        if window {
+            for s in spans { byWindow[floorDiv(s.startNanos, width), default: []].append(s) }
+        } else {
+            byWindow[0] = spans
+        }
+        var out: [SpanBlockHandle] = []
+        for w in byWindow.keys.sorted() {
+            var group = SpanStore.dedupeSorted(byWindow[w]!)
+            if group.isEmpty { continue }
+            group.sort { a, b in a.traceID != b.traceID ? a.traceID < b.traceID : (a.startNanos, a.spanID) < (b.startNanos, b.spanID) }
+            let id = MetricStore.newBlockID()
+            let tmp = blocksDir + "/" + id + ".tmp"
+            try? FileManager.default.removeItem(atPath: tmp)
+            try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
+            var writer = SpanBlockWriter(dir: tmp, zstdLevel: level == 0 ? options.flushZstdLevel : options.compactZstdLevel)
+            var i = 0
+            while i < group.count {
+                var j = i + 1
+                while j < group.count && group[j].traceID == group[i].traceID { j += 1 }
+                try writer.add(trace: group[i].traceID, spans: group[i..<j])
+                i = j
+            }
+            let st = try writer.finish()
+            let final = blocksDir + "/" + id
+            if rename(tmp, final) != 0 { throw ArgusError.io("cannot rename span block", tmp, errno: errno) }
+            fsyncDirectory(blocksDir)
+            let meta = BlockMeta(id: id, kind: SpanStore.kind, minT: floorDiv(st.minNanos, 1_000_000), maxT: floorDiv(st.maxNanos, 1_000_000),
+                                 series: st.traces, samples: st.spans, bytes: st.bytes, version: Int(SpanBlockFormat.version), level: level)
+            out.append(SpanBlockHandle(meta: meta, reader: try SpanBlockReader(dir: final)))
+        }
+        return out
+    }
+
+    /// Drops repeated copies of a span (same trace and span id), keeping the last.
+    static func dedupeSorted(_ spans: [Span]) -> [Span] {
+        var seen: [TraceID: [UInt64: Int]] = [:]
+        var out: [Span] = []
+        out.reserveCapacity(spans.count)
+        for s in spans {
+            if let i = seen[s.traceID]?[s.spanID] {
+                out[i] = s
+            } else {
+                seen[s.traceID, default: [:]][s.spanID] = out.count
+                out.append(s)
+            }
+        }
+        return out
+    }
+
+    /// Only compaction and retention.
+    @discardableResult
+    public func compact() throws -> MetricStore.MaintenanceResult {
+        try maintenance.withLock {
+            var result = MetricStore.MaintenanceResult()
+            result.blocksCompacted = try compactLocked()
+            result.blocksDropped = try applyRetentionLocked()
+            return result
+        }
+    }
+
+    /// Merges blocks that fall in the same window of each compaction range; spans of a trace
+    /// that arrived late (in separate blocks) end up together.
+    func compactLocked() throws -> Int {
+        var merged = 0
+        for range in options.compactionRanges {
+            while true {
+                let current = lock.withLock { blocks }
+                var groups: [Int64: [SpanBlockHandle]] = [:]
+                for b in current {
+                    let w = floorDiv(b.meta.minT, range)
+                    if floorDiv(b.meta.maxT, range) == w { groups[w, default: []].append(b) }
+                }
+                guard let (_, group) = groups.sorted(by: { $0.key < $1.key }).first(where: { $0.value.count > 1 }) else { break }
+                try mergeBlocks(group)
+                merged += group.count
+            }
+        }
+        return merged
+    }
+
+    func mergeBlocks(_ group: [SpanBlockHandle]) throws {
+        var spans: [Span] = []
+        for b in group {
+            for g in 0..<b.reader.granuleCount { spans += try b.reader.decodeGranule(g) }
+        }
+        let level = (group.map(\.meta.level).max() ?? 0) + 1
+        let written = try writeBlocks(spans, level: level, window: false)
+        do {
+            try catalog.commit(add: written.map(\.meta), remove: group.map(\.meta.id))
+        } catch {
+            for b in written { try? FileManager.default.removeItem(atPath: blocksDir + "/" + b.meta.id) }
+            throw ArgusError(.io, "cannot record a compacted span block in the catalog", cause: error)
+        }
+        let ids = Set(group.map(\.meta.id))
+        lock.withLock {
+            blocks.removeAll { ids.contains($0.meta.id) }
+            blocks.append(contentsOf: written)
+            blocks.sort { ($0.meta.minT, $0.meta.id) < ($1.meta.minT, $1.meta.id) }
+        }
+        for b in group { try? FileManager.default.removeItem(atPath: blocksDir + "/" + b.meta.id) }
+    }
+
+    /// Drops blocks past the retention time (relative to the newest span) or over the size limit.
+    func applyRetentionLocked() throws -> Int {
+        let current = lock.withLock { blocks }
+        guard !current.isEmpty else { return 0 }
+        let headMax = lock.withLock { headMaxNanos == .min ? Int64.min : headMaxNanos / 1_000_000 }
+        let newest = max(current.map(\.meta.maxT).max()!, headMax)
+        var drop = Set<String>()
+        for b in current where b.meta.maxT < newest - options.retention { drop.insert(b.meta.id) }
+        if options.retentionSize > 0 {
+            var total = current.filter { !drop.contains($0.meta.id) }.reduce(0) { $0 + $1.meta.bytes }
+            for b in current.sorted(by: { $0.meta.maxT < $1.meta.maxT }) where !drop.contains(b.meta.id) {
+                if Int64(total) <= options.retentionSize { break }
+                drop.insert(b.meta.id)
+                total -= b.meta.bytes
+            }
+        }
+        if drop.isEmpty { return 0 }
+        try catalog.commit(remove: Array(drop))
+        lock.withLock { blocks.removeAll { drop.contains($0.meta.id) } }
+        for id in drop { try? FileManager.default.removeItem(atPath: blocksDir + "/" + id) }
+        logger.info("retention dropped span blocks", metadata: ["count": "\(drop.count)"])
+        return drop.count
+    }
+}
+
+/// Cuts the span head into blocks every block period, then compacts and applies retention.
+public struct SpanStorageService: Service {
+    let store: SpanStore
+    let logger: Logger
+
+    public init(store: SpanStore, logger: Logger) {
+        self.store = store
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let period = Duration.milliseconds(store.options.blockDuration)
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: period) }
+            if Task.isShuttingDownGracefully || Task.isCancelled { break }
+            do {
+                try await runBlocking { try store.flush() }
+            } catch {
+                logger.error("periodic span head cut failed; spans stay in the WAL and the head", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+}

@@ -5,6 +5,6 @@ struct Argus: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "argus",
         abstract: "Argus: metrics, logs and traces in one binary.",
-        subcommands: [Serve.self, Query.self]
+        subcommands: [Serve.self, Query.self, Demo.self]
     )
 }

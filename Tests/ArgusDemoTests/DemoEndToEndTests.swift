@@ -298,3 +298,59 @@ func hex(_ bytes: Data) -> String { bytes.map { String(format: "%02x", $0) }.joi
         #expect(loadgen.output.contains("gateway"), "\(loadgen.output)")
     }
 }
+
+@Suite struct ArgusDemoCommandTests {
+    /// `argus demo` runs the collector and the whole shop; SIGTERM leaves no child running.
+    @Test func argusDemoStopsEveryChild() throws {
+        guard FileManager.default.isExecutableFile(atPath: ArgusProcess.binary), FileManager.default.isExecutableFile(atPath: DemoShopProcess.binary) else {
+            throw TestError("argus and argus-demo must be built (swift build) before the demo tests")
+        }
+        let tmp = TempDir("argus-demo-cmd")
+        defer { tmp.remove() }
+        let outPath = tmp.path + "/demo.out"
+        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: ArgusProcess.binary)
+        p.arguments = ["demo", "--ephemeral", "--listen", "127.0.0.1:0", "--base-port", "0", "--rate", "1"]
+        p.standardOutput = FileHandle(forWritingAtPath: outPath)
+        p.standardError = FileHandle(forWritingAtPath: outPath)
+        try p.run()
+        defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
+        var out = ""
+        let deadline = Date().addingTimeInterval(120)
+        while Date() < deadline && !out.contains("try (in another terminal)") && p.isRunning {
+            usleep(200_000)
+            out = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
+        }
+        #expect(out.contains("try (in another terminal)"), "argus demo did not start:\n\(out)")
+        #expect(out.contains("query --server http://127.0.0.1:"))
+        // The registry path and the collector's address, from what it printed.
+        guard let regRange = out.range(of: #"--registry \S+registry\.json"#, options: .regularExpression),
+              let addrRange = out.range(of: #"argus serve: http://127\.0\.0\.1:\d+"#, options: .regularExpression) else {
+            Issue.record("no registry path or collector address in:\n\(out)")
+            return
+        }
+        let registryPath = String(out[regRange].dropFirst("--registry ".count))
+        let collectorPort = Int(out[addrRange].split(separator: ":").last!)!
+        let registry = try ServiceRegistry.load(registryPath)
+        #expect(registry.pids.count == 11)
+        #expect(Supervisor.isListening(host: "127.0.0.1", port: collectorPort))
+        // Telemetry reached the collector.
+        let collector = TestHTTPClient(port: collectorPort)
+        var names = ""
+        for _ in 0..<60 where !names.contains("http_server_requests_total") {
+            names = (try? collector.get("/api/v1/label/__name__/values").text) ?? ""
+            usleep(250_000)
+        }
+        #expect(names.contains("http_server_requests_total"))
+
+        kill(p.processIdentifier, SIGTERM)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+        for (name, pid) in registry.pids {
+            #expect(kill(pid, 0) == -1 && errno == ESRCH, "\(name) (pid \(pid)) still runs after argus demo stopped")
+        }
+        #expect(!Supervisor.isListening(host: "127.0.0.1", port: collectorPort), "argus serve still listens")
+        #expect(!FileManager.default.fileExists(atPath: registryPath))
+    }
+}

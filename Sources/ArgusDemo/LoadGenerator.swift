@@ -72,6 +72,8 @@ public struct LoadGenerator: Service {
 
     /// One request of a journey; returns the reply, or nil after counting the failure.
     func step(_ name: String, _ method: HTTPMethodName, _ path: String, body: (some Encodable & Sendable)? = Optional<Empty>.none, token: String?) async -> ServiceClient.Reply? {
+        // A journey stops at its next step once the process is stopping.
+        if Task.isShuttingDownGracefully { return nil }
         let headers = token.map { [("authorization", "Bearer \($0)")] } ?? []
         do {
             let reply = try await env.client.call("gateway", method.nio, path, json: body, headers: headers, timeout: .seconds(15))

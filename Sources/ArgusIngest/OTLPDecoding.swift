@@ -25,6 +25,10 @@ public enum OTLPDecoding {
                 return try M(serializedBytes: body)
             case .json:
                 let obj = try JSONSerialization.jsonObject(with: Data(body), options: [.fragmentsAllowed])
+                // A top-level string or number would trap JSONSerialization.data below.
+                guard obj is [String: Any] else {
+                    throw ArgusError(.badInput, "cannot decode the OTLP JSON body: expected a JSON object at the top level")
+                }
                 let fixed = try rewriteIDs(obj)
                 let data = try JSONSerialization.data(withJSONObject: fixed)
                 var opts = JSONDecodingOptions()

@@ -18,7 +18,8 @@ struct RulesSetup {
 
     /// Returns nil when there are no rules to run (no `--rules` and no `alerts/` directory).
     static func make(rulesPath: String?, alertingConfig: String?, externalURL: String, alertmanagerURL: String?,
-                     evaluationInterval: Int64, store: MetricStore, engine: PromQLEngine, logger: Logger) throws -> RulesSetup? {
+                     evaluationInterval: Int64, store: MetricStore, engine: PromQLEngine,
+                     logs: LogStore? = nil, logEngine: LogQLEngine? = nil, logger: Logger) throws -> RulesSetup? {
         var path = rulesPath
         if path == nil {
             var isDir: ObjCBool = false
@@ -41,7 +42,14 @@ struct RulesSetup {
         options.paths = [path]
         options.defaultIntervalMs = evaluationInterval
         options.externalURL = externalURL
-        let manager = RuleManager(store: store, query: RuleQueryFuncs.forPromQL(engine: engine, store: store), stateStore: stateStore,
+        var query = RuleQueryFuncs.forPromQL(engine: engine, store: store)
+        if let logs, let logEngine {
+            // `language: logql` groups: LogQL metric queries over the log store, as Loki's ruler.
+            query.logql = { expr, t in
+                try logEngine.instantVector(expr, at: t, store: logs).map { RuleSample(labels: $0.labels, value: $0.v) }
+            }
+        }
+        let manager = RuleManager(store: store, query: query, stateStore: stateStore,
                                   notifier: notifier, options: options, logger: logger)
         let errors = manager.reload()
         let groups = manager.groups

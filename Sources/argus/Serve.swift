@@ -182,14 +182,16 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError(e.message)
         }
         let engine = PromQLEngine(options: engineOptions)
+        let logEngine = LogQLEngine(options: logQLOptions())
         var argusServer = ArgusServer(store: store, logs: logs, spans: spanIngester, options: server, engine: engine,
-                                      logEngine: LogQLEngine(options: logQLOptions()), logger: logger)
+                                      logEngine: logEngine, logger: logger)
         let rulesSetup: RulesSetup?
         do {
             let interval = try PromDuration.parseMillis(evaluationInterval)
             guard interval > 0 else { throw ValidationError("--rules.evaluation-interval must be positive") }
             rulesSetup = try RulesSetup.make(rulesPath: rules, alertingConfig: alertingConfig, externalURL: externalURL ?? "http://\(listen)",
-                                             alertmanagerURL: alertmanagerURL, evaluationInterval: interval, store: store, engine: engine, logger: logger)
+                                             alertmanagerURL: alertmanagerURL, evaluationInterval: interval, store: store, engine: engine,
+                                             logs: logs, logEngine: logEngine, logger: logger)
         } catch let e as ValidationError {
             throw e
         } catch {

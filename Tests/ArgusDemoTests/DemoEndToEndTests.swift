@@ -220,13 +220,36 @@ func hex(_ bytes: Data) -> String { bytes.map { String(format: "%02x", $0) }.joi
             #expect(kill(pid, 0) == -1 && errno == ESRCH, "\(name) (pid \(pid)) still runs after argus-demo up stopped")
         }
         #expect(!FileManager.default.fileExists(atPath: tmp.path + "/registry.json"))
+
+        // Spans and logs through the Tempo and Loki APIs where this build has them (Tempo's
+        // protobuf trace is field-compatible with an OTLP export request); else from the signal logs.
+        var requests: [Opentelemetry_Proto_Collector_Trace_V1_ExportTraceServiceRequest] = []
+        let tempo = try server.client.request("GET", "/api/traces/\(traceID)", headers: ["accept": "application/protobuf"])
+        if tempo.status == 200 {
+            requests.append(try Opentelemetry_Proto_Collector_Trace_V1_ExportTraceServiceRequest(serializedBytes: tempo.body))
+        }
+        var lokiServices = Set<String>()
+        var lokiAvailable = false
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        let logQL = "{service_name=~\".+\"} |= \"\(traceID)\"".addingPercentEncoding(withAllowedCharacters: allowed)!
+        let loki = try server.client.get("/loki/api/v1/query_range?query=\(logQL)&limit=1000&start=\(Int(Date().timeIntervalSince1970) - 600)")
+        if loki.status == 200 {
+            lokiAvailable = true
+            let streams = ((json(loki.text)["data"] as? [String: Any])?["result"] as? [[String: Any]]) ?? []
+            for st in streams { if let s = (st["stream"] as? [String: String])?["service_name"] { lokiServices.insert(s) } }
+        }
         #expect(server.stop() == 0)
 
         // The checkout's spans: several services, one root, every parent in the trace.
         var spans: [(service: String, span: Opentelemetry_Proto_Trace_V1_Span)] = []
         let quiet = Logger(label: "test")
-        try SignalLog(dir: dataDir + "/signals/traces", logger: quiet).forEach { buf in
-            let req = try Opentelemetry_Proto_Collector_Trace_V1_ExportTraceServiceRequest(serializedBytes: Array(buf))
+        if requests.isEmpty {
+            try SignalLog(dir: dataDir + "/signals/traces", logger: quiet).forEach { buf in
+                requests.append(try Opentelemetry_Proto_Collector_Trace_V1_ExportTraceServiceRequest(serializedBytes: Array(buf)))
+            }
+        }
+        for req in requests {
             for rs in req.resourceSpans {
                 let service = rs.resource.attributes.first { $0.key == "service.name" }?.value.stringValue ?? ""
                 for ss in rs.scopeSpans { for s in ss.spans where hex(s.traceID) == traceID { spans.append((service, s)) } }
@@ -248,8 +271,8 @@ func hex(_ bytes: Data) -> String { bytes.map { String(format: "%02x", $0) }.joi
         }
 
         // Its log records carry the trace id, as the OTLP field and as the trace_id attribute.
-        var logServices = Set<String>()
-        try SignalLog(dir: dataDir + "/signals/logs", logger: quiet).forEach { buf in
+        var logServices = lokiServices
+        if !lokiAvailable { try SignalLog(dir: dataDir + "/signals/logs", logger: quiet).forEach { buf in
             let req = try Opentelemetry_Proto_Collector_Logs_V1_ExportLogsServiceRequest(serializedBytes: Array(buf))
             for rl in req.resourceLogs {
                 let service = rl.resource.attributes.first { $0.key == "service.name" }?.value.stringValue ?? ""
@@ -261,7 +284,7 @@ func hex(_ bytes: Data) -> String { bytes.map { String(format: "%02x", $0) }.joi
                     }
                 }
             }
-        }
+        } }
         #expect(logServices.isSuperset(of: ["gateway", "orders", "payments", "inventory"]), "services that logged the checkout: \(logServices.sorted())")
     }
 }
@@ -296,5 +319,61 @@ func hex(_ bytes: Data) -> String { bytes.map { String(format: "%02x", $0) }.joi
         let loadgen = try run(["loadgen"])
         #expect(loadgen.status != 0)
         #expect(loadgen.output.contains("gateway"), "\(loadgen.output)")
+    }
+}
+
+@Suite struct ArgusDemoCommandTests {
+    /// `argus demo` runs the collector and the whole shop; SIGTERM leaves no child running.
+    @Test func argusDemoStopsEveryChild() throws {
+        guard FileManager.default.isExecutableFile(atPath: ArgusProcess.binary), FileManager.default.isExecutableFile(atPath: DemoShopProcess.binary) else {
+            throw TestError("argus and argus-demo must be built (swift build) before the demo tests")
+        }
+        let tmp = TempDir("argus-demo-cmd")
+        defer { tmp.remove() }
+        let outPath = tmp.path + "/demo.out"
+        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: ArgusProcess.binary)
+        p.arguments = ["demo", "--ephemeral", "--listen", "127.0.0.1:0", "--base-port", "0", "--rate", "1"]
+        p.standardOutput = FileHandle(forWritingAtPath: outPath)
+        p.standardError = FileHandle(forWritingAtPath: outPath)
+        try p.run()
+        defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
+        var out = ""
+        let deadline = Date().addingTimeInterval(120)
+        while Date() < deadline && !out.contains("try (in another terminal)") && p.isRunning {
+            usleep(200_000)
+            out = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
+        }
+        #expect(out.contains("try (in another terminal)"), "argus demo did not start:\n\(out)")
+        #expect(out.contains("query --server http://127.0.0.1:"))
+        // The registry path and the collector's address, from what it printed.
+        guard let regRange = out.range(of: #"--registry \S+registry\.json"#, options: .regularExpression),
+              let addrRange = out.range(of: #"argus serve: http://127\.0\.0\.1:\d+"#, options: .regularExpression) else {
+            Issue.record("no registry path or collector address in:\n\(out)")
+            return
+        }
+        let registryPath = String(out[regRange].dropFirst("--registry ".count))
+        let collectorPort = Int(out[addrRange].split(separator: ":").last!)!
+        let registry = try ServiceRegistry.load(registryPath)
+        #expect(registry.pids.count == 11)
+        #expect(Supervisor.isListening(host: "127.0.0.1", port: collectorPort))
+        // Telemetry reached the collector.
+        let collector = TestHTTPClient(port: collectorPort)
+        var names = ""
+        for _ in 0..<60 where !names.contains("http_server_requests_total") {
+            names = (try? collector.get("/api/v1/label/__name__/values").text) ?? ""
+            usleep(250_000)
+        }
+        #expect(names.contains("http_server_requests_total"))
+
+        kill(p.processIdentifier, SIGTERM)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+        for (name, pid) in registry.pids {
+            #expect(kill(pid, 0) == -1 && errno == ESRCH, "\(name) (pid \(pid)) still runs after argus demo stopped")
+        }
+        #expect(!Supervisor.isListening(host: "127.0.0.1", port: collectorPort), "argus serve still listens")
+        #expect(!FileManager.default.fileExists(atPath: registryPath))
     }
 }

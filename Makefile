@@ -2,7 +2,7 @@ SHELL := /bin/bash
 # Two commands for a fresh machine: `make demo` and `make test`.
 SWIFT ?= swift
 
-.PHONY: demo test deps build release bench-storage clean
+.PHONY: demo test deps build release bench-storage bench-spans clean
 
 deps:
 	@./scripts/install-deps.sh
@@ -23,6 +23,9 @@ test: build
 
 bench-storage: release
 	.build/release/argus-bench storage
+
+bench-spans: release
+	.build/release/argus-bench spans
 
 clean:
 	rm -rf .build

@@ -2,7 +2,7 @@ SHELL := /bin/bash
 # Two commands for a fresh machine: `make demo` and `make test`.
 SWIFT ?= swift
 
-.PHONY: demo test deps build release bench bench-storage clean
+.PHONY: demo test deps build release bench bench-storage bench-spans clean
 
 deps:
 	@./scripts/install-deps.sh
@@ -29,6 +29,9 @@ bench:
 
 bench-storage: release
 	.build/release/argus-bench storage
+
+bench-spans: release
+	.build/release/argus-bench spans
 
 clean:
 	rm -rf .build

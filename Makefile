@@ -16,11 +16,12 @@ release: deps
 demo: build
 	./scripts/demo.sh
 
-# Builds every product first (the server tests run the real `argus` binary), then runs all tests.
+# Builds every product first (the server tests run the real `argus` binary), runs the shipped
+# rule unit tests, then all tests (the output ends with the test runner's summary line).
 test: build
 	@./scripts/install-deps.sh test
-	$(SWIFT) test 2>&1 | tee .build/test.log; exit $${PIPESTATUS[0]}
 	.build/debug/argus rules test alerts/*.test.yml
+	$(SWIFT) test 2>&1 | tee .build/test.log; exit $${PIPESTATUS[0]}
 
 # Argus next to Prometheus and VictoriaMetrics on one dataset; writes docs/comparison.md.
 # Options through BENCH_ARGS, e.g. make bench BENCH_ARGS="--series 2000 --hours 2".

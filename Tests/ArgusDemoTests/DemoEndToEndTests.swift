@@ -232,7 +232,7 @@ func hex(_ bytes: Data) -> String { bytes.map { String(format: "%02x", $0) }.joi
         var lokiAvailable = false
         var allowed = CharacterSet.alphanumerics
         allowed.insert(charactersIn: "-._~")
-        let logQL = "{service_name=~\".+\"} |= \"\(traceID)\"".addingPercentEncoding(withAllowedCharacters: allowed)!
+        let logQL = "{service_name=~\".+\"} | trace_id=\"\(traceID)\"".addingPercentEncoding(withAllowedCharacters: allowed)!
         let loki = try server.client.get("/loki/api/v1/query_range?query=\(logQL)&limit=1000&start=\(Int(Date().timeIntervalSince1970) - 600)")
         if loki.status == 200 {
             lokiAvailable = true

@@ -133,7 +133,7 @@ struct Dash: AsyncParsableCommand {
                 if height == nil { h = size.height }
             }
             let screen = renderer.render(state, data, width: w, height: h, nowMillis: now)
-            print(screen.ansiText(once && !Terminal.isTerminal(1) && color == "auto" ? .none : mode))
+            print(screen.ansiText(!Terminal.isTerminal(1) && color == "auto" ? .none : mode))
             return
         }
         let app = DashApp(terminal: Terminal(), state: state, fetcher: fetcher, renderer: renderer, colorMode: mode)

@@ -110,7 +110,8 @@ public struct AlertingConfig: Sendable {
         func fail(_ n: Node?, _ m: String) -> ArgusError {
             ArgusError(.badInput, "\(file):\(n?.mark?.line ?? 0): \(m)")
         }
-        let known: Set<String> = ["global", "route", "receivers", "inhibit_rules", "templates", "time_intervals", "mute_time_intervals"]
+        // Time intervals and notification templates are not supported: refused, not ignored.
+        let known: Set<String> = ["global", "route", "receivers", "inhibit_rules"]
         for (k, _) in top where !known.contains(k.string ?? "") {
             throw fail(k, "field \(k.string ?? "?") not found in the alerting configuration")
         }
@@ -188,7 +189,7 @@ public struct AlertingConfig: Sendable {
     static func parseRoute(_ n: Node, parent: Route?, fail: (Node?, String) -> ArgusError) throws -> Route {
         guard let m = n.mapping else { throw fail(n, "a route must be a mapping") }
         let known: Set<String> = ["receiver", "group_by", "group_wait", "group_interval", "repeat_interval", "matchers", "match", "match_re",
-                                  "continue", "routes", "mute_time_intervals", "active_time_intervals"]
+                                  "continue", "routes"]
         for (k, _) in m where !known.contains(k.string ?? "") { throw fail(k, "route: field \(k.string ?? "?") is not supported") }
         var groupBy = parent?.groupBy ?? []
         var all = parent?.groupByAll ?? false

@@ -158,7 +158,7 @@ public final class Notifier: Service, Sendable {
         for (i, hook) in (config.receivers[receiverName]?.webhooks ?? []).enumerated() {
             let logKey = "\(receiverName)/webhook/\(i)"
             let entry: NotificationLogEntry?
-            do { entry = try readLog(logKey, key) } catch {
+            do { entry = try await runBlocking { try self.readLog(logKey, key) } } catch {
                 logger.error("cannot read the notification log; skipping this flush", metadata: ["error": "\(error)"])
                 allDelivered = false
                 continue
@@ -185,7 +185,8 @@ public final class Notifier: Service, Sendable {
                                                    "firing": "\(firing.count)", "resolved": "\(resolved.count)"])
             }
             do {
-                try writeLog(logKey, key, NotificationLogEntry(firing: firingSet, resolved: hook.sendResolved ? resolvedSet : [], sentAt: now))
+                let entry = NotificationLogEntry(firing: firingSet, resolved: hook.sendResolved ? resolvedSet : [], sentAt: now)
+                try await runBlocking { try self.writeLog(logKey, key, entry) }
             } catch {
                 logger.error("cannot write the notification log", metadata: ["error": "\(error)"])
             }

@@ -178,11 +178,11 @@ public final class RuleManager: Service, Sendable {
             return true
         }
         guard stored else { return }
-        persist(g)
+        await persist(g)
         if let notifier { notifier.receive(notifierAlerts(g, at: ts)) }
     }
 
-    func persist(_ g: RuleGroup) {
+    func persist(_ g: RuleGroup) async {
         guard let stateStore else { return }
         var rows: [(rule: String, alert: Alert)] = []
         var signature: [String] = []
@@ -198,7 +198,9 @@ public final class RuleManager: Service, Sendable {
             return true
         }
         guard changed else { return }
-        do { try stateStore.saveGroup(g.key, alerts: rows) } catch {
+        let key = g.key
+        let snapshot = rows
+        do { try await runBlocking { try stateStore.saveGroup(key, alerts: snapshot) } } catch {
             state.withLock { $0.persisted[g.key] = nil }
             logger.error("cannot persist alert state", metadata: ["group": "\(g.spec.name)", "error": "\(error)"])
         }

@@ -132,4 +132,30 @@ import Glibc
         let pending = try await waitFor(15) { try server.client.get("/api/v1/alerts").text.contains("PaymentsAbsent") }
         #expect(pending)
     }
+
+    @Test func pendingAlertKeepsItsClockAcrossKillDashNine() async throws {
+        let dir = TempDir("argus-rules-pending")
+        defer { dir.remove() }
+        try FileManager.default.createDirectory(atPath: dir.path + "/rules", withIntermediateDirectories: true)
+        try Self.rules.write(toFile: dir.path + "/rules/api.yml", atomically: true, encoding: .utf8)
+        let args = ["--self-scrape-interval", "0s", "--rules", dir.path + "/rules"]
+        var server = try ArgusProcess(dataDir: dir.path + "/data", extraArgs: args)
+        #expect(try server.client.post("/api/v1/import/prometheus", "api_queue_depth{queue=\"mail\"} 30 \(TimeUtil.nowMillis())\n").status == 204)
+        let activeAt = { (s: String) -> String? in
+            s.range(of: #""activeAt":"[^"]+""#, options: .regularExpression).map { String(s[$0]) }
+        }
+        var before = ""
+        let pending = try await waitFor(15) {
+            before = try server.client.get("/api/v1/alerts").text
+            return before.contains("\"state\":\"pending\"")
+        }
+        #expect(pending)
+        try await Task.sleep(for: .seconds(2))
+        server.kill9()
+        server = try ArgusProcess(dataDir: dir.path + "/data", extraArgs: args)
+        defer { server.stop() }
+        let after = try server.client.get("/api/v1/alerts").text
+        #expect(after.contains("\"state\":\"pending\""), "\(after)")
+        #expect(activeAt(before) != nil && activeAt(after) == activeAt(before), "before \(before)\nafter \(after)")
+    }
 }

@@ -12,6 +12,7 @@ final class TestReceiver: @unchecked Sendable {
         var body: String
         var authorization: String?
         var status: Int
+        var path: String
         var json: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]) ?? [:] }
     }
 
@@ -27,15 +28,17 @@ final class TestReceiver: @unchecked Sendable {
         let router = Router()
         let received = self.received
         let scriptBox = self.script
-        router.post("/hook") { request, _ -> Response in
+        let handler: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, _ in
             var req = request
             let body = try await req.collectBody(upTo: 1 << 20)
             let (status, retryAfter) = scriptBox.withLock { s -> (Int, String?) in s.isEmpty ? (200, nil) : s.removeFirst() }
-            received.withLock { $0.append(Received(body: String(buffer: body), authorization: request.headers[.authorization], status: status)) }
+            received.withLock { $0.append(Received(body: String(buffer: body), authorization: request.headers[.authorization], status: status, path: request.uri.path)) }
             var headers: HTTPFields = [:]
             if let retryAfter { headers[.retryAfter] = retryAfter }
             return Response(status: .init(code: status), headers: headers)
         }
+        router.post("/hook", use: handler)
+        router.post("/api/v2/alerts", use: handler)
         let portBox = LockedBox(0)
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
                               onServerRunning: { ch in portBox.withLock { $0 = ch.localAddress?.port ?? 0 } })

@@ -233,4 +233,44 @@ import Testing
         #expect(err.contains("silence no-such-id not found"))
         await receiver.stop()
     }
+
+    /// An RFC 3339 time from a JSON value (distant future when unreadable, so checks fail).
+    static func date(_ v: Any?) -> Date {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        if let s = v as? String, let d = f.date(from: s) { return d }
+        f.formatOptions = [.withInternetDateTime]
+        if let s = v as? String, let d = f.date(from: s) { return d }
+        return .distantFuture
+    }
+
+    @Test func alertsGoToAnExternalAlertmanager() async throws {
+        let receiver = try await TestReceiver()
+        let setup = try Setup(receiverURL: receiver.url)
+        defer { setup.dir.remove() }
+        let args = ["--self-scrape-interval", "0s", "--rules", setup.dir.path + "/rules", "--alertmanager-url", "http://127.0.0.1:\(receiver.port)/",
+                    "--external-url", "http://argus.example:4318"]
+        let server = try ArgusProcess(dataDir: setup.dataDir, extraArgs: args)
+        defer { server.stop() }
+        try Self.setDepth(server, 50)
+        let posted = await receiver.wait(seconds: 20) { !$0.isEmpty }
+        #expect(posted, "\(server.stderr)")
+        guard posted else { await receiver.stop(); return }
+        let first = receiver.delivered[0]
+        #expect(first.path == "/api/v2/alerts")
+        let list = (try? JSONSerialization.jsonObject(with: Data(first.body.utf8)) as? [[String: Any]]) ?? []
+        #expect(list.count == 1)
+        let a = list.first ?? [:]
+        #expect(Set(a.keys) == ["labels", "annotations", "startsAt", "endsAt", "generatorURL"])
+        #expect(a["labels"] as? [String: String] == ["alertname": "QueueStuck", "queue": "mail", "severity": "page"])
+        #expect(Self.date(a["endsAt"]) > Date())
+        try Self.setDepth(server, 0)
+        let resolved = await receiver.wait(seconds: 20) { $0.count >= 2 }
+        #expect(resolved)
+        if resolved {
+            let r = (try? JSONSerialization.jsonObject(with: Data(receiver.delivered[1].body.utf8)) as? [[String: Any]])?.first ?? [:]
+            #expect(Self.date(r["endsAt"]) <= Date())
+        }
+        await receiver.stop()
+    }
 }

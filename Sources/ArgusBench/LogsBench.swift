@@ -125,7 +125,7 @@ func runLogsBench(_ args: [String]) throws {
             let (svc, level, sev, line) = gen.line()
             rawBytes += line.utf8.count + 1
             var r = Opentelemetry_Proto_Logs_V1_LogRecord()
-            r.timeUnixNano = UInt64(start + span * Int64(done + j) / Int64(records))
+            r.timeUnixNano = UInt64(start + Int64(Double(span) * Double(done + j) / Double(records)))
             r.severityNumber = Opentelemetry_Proto_Logs_V1_SeverityNumber(rawValue: Int(sev)) ?? .unspecified
             r.severityText = level.uppercased()
             r.body.stringValue = line

@@ -166,4 +166,44 @@ import Testing
         let values = (((try json(r)["data"] as! [String: Any])["result"] as! [[String: Any]]).first?["values"] as? [[Any]]) ?? []
         #expect(values.map { $0[1] as! String } == [#"level=warn msg="slow cart""#])
     }
+
+    /// Runs the `argus` binary with `args`; returns exit status, stdout and stderr.
+    func argus(_ args: [String]) throws -> (Int32, String, String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: ArgusProcess.binary)
+        p.arguments = args
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+
+    @Test func argusLogsCommand() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        let server = try ArgusProcess(dataDir: dir.path)
+        defer { server.stop() }
+        try pushLoki(server.client)
+        let url = "http://127.0.0.1:\(server.port)"
+        let raw = try argus(["logs", #"{service_name="checkout"}"#, "--since", "1h", "--output", "raw", "--server", url])
+        #expect(raw.0 == 0)
+        #expect(raw.1 == #"{"msg":"payment timeout","duration":"3.5s"}"# + "\n" + #"{"msg":"payment timeout","duration":"1s"}"# + "\nlevel=info msg=ok\n")
+        let text = try argus(["logs", #"{service_name=~".+"} |= "slow""#, "--since", "1h", "--server", url])
+        #expect(text.0 == 0)
+        #expect(text.1.contains(" WARN  cart level=warn msg=\"slow cart\""))
+        let traced = try argus(["logs", #"{service_name="checkout"} | json | duration > 2s"#, "--since", "1h", "--server", url])
+        #expect(traced.1.contains(" checkout {\"msg\":\"payment timeout\",\"duration\":\"3.5s\"} trace_id=0102030405060708090a0b0c0d0e0f10"))
+        let json = try argus(["logs", #"{service_name="cart"}"#, "--since", "1h", "--output", "json", "--server", url])
+        #expect(json.1.contains(#""resultType":"streams""#))
+        let metric = try argus(["logs", #"sum(count_over_time({service_name=~".+"}[1h]))"#, "--since", "10m", "--server", url])
+        #expect(metric.0 == 0)
+        #expect(metric.1.contains("4"))
+        let bad = try argus(["logs", #"{service_name="checkout"} |= "#, "--server", url])
+        #expect(bad.0 == 1)
+        #expect(bad.2 == "error: parse error at line 1, col 30: syntax error: unexpected $end, expecting STRING\n  {service_name=\"checkout\"} |= \n" + String(repeating: " ", count: 31) + "^\n")
+    }
 }

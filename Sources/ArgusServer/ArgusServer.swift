@@ -1,3 +1,4 @@
+import ArgusColumnar
 import ArgusIngest
 import ArgusModel
 import ArgusQuery
@@ -39,8 +40,15 @@ public struct ArgusServer {
         let monitoring = self.monitoring
         router.middlewares.add(RequestMetricsMiddleware(registry: monitoring.registry))
         router.middlewares.add(IngestGateMiddleware(gate: IngestGate(maxBytes: options.maxInflightBytes, memoryBudget: options.memoryBudget, onPressure: { [store, logger] in
-            logger.warning("resident memory is over 90% of --memory.budget: refusing ingest and cutting the head into blocks early")
-            Task.detached { _ = try? await runBlocking { try store.flush() } }
+            logger.warning("resident memory is over 90% of --memory.budget: refusing ingest, emptying the block cache and cutting the head into blocks early")
+            Task.detached {
+                _ = try? await runBlocking { try store.flush() }
+                // Drop decompressed granules (they refill on demand) and hand freed heap back to the system.
+                let cache = GranuleCache.shared.capacityBytes
+                GranuleCache.shared.capacityBytes = 0
+                GranuleCache.shared.capacityBytes = cache
+                _ = glibcMallocTrim(0)
+            }
         }), monitoring: monitoring))
         router.get("/metrics") { _, _ -> Response in
             var buf = ByteBuffer()
@@ -238,3 +246,6 @@ struct ExportHandler {
         return Response(status: .ok, headers: [.contentType: "application/stream+json"], body: .init(byteBuffer: buf))
     }
 }
+
+/// glibc's malloc_trim (not in the Glibc module map): returns free heap pages to the system.
+@_silgen_name("malloc_trim") func glibcMallocTrim(_ pad: Int) -> Int32

@@ -135,7 +135,8 @@ struct Serve: AsyncParsableCommand {
         guard let budget = parseBytes(memoryBudget) else { throw ValidationError("--memory.budget: cannot read \"\(memoryBudget)\" as a size such as 2GiB") }
         server.memoryBudget = Int(budget)
         guard let cache = parseBytes(cacheSize) else { throw ValidationError("--storage.cache-size: cannot read \"\(cacheSize)\" as a size such as 256MiB") }
-        GranuleCache.shared.capacityBytes = Int(cache)
+        // Under a memory budget the block cache takes at most an eighth of it.
+        GranuleCache.shared.capacityBytes = budget > 0 ? min(Int(cache), Int(budget) / 8) : Int(cache)
         server.ingestLimits.maxLabelsPerSeries = maxLabels
         server.ingestLimits.maxLabelNameLength = maxLabelNameLength
         server.ingestLimits.maxLabelValueLength = maxLabelValueLength

@@ -153,21 +153,7 @@ extension MetricStore {
 
     /// Merges blocks that fall in the same window of each compaction range.
     func compactLocked() throws -> Int {
-        var merged = 0
-        for range in options.compactionRanges {
-            while true {
-                let current = lock.withLock { blocks }
-                var groups: [Int64: [BlockHandle]] = [:]
-                for b in current {
-                    let w = floorDiv(b.meta.minT, range)
-                    if floorDiv(b.meta.maxT, range) == w { groups[w, default: []].append(b) }
-                }
-                guard let (_, group) = groups.sorted(by: { $0.key < $1.key }).first(where: { $0.value.count > 1 }) else { break }
-                try mergeBlocks(group)
-                merged += group.count
-            }
-        }
-        return merged
+        try compactByWindows(ranges: options.compactionRanges, current: { lock.withLock { blocks } }, meta: \.meta) { try mergeBlocks($0) }
     }
 
     func mergeBlocks(_ group: [BlockHandle]) throws {

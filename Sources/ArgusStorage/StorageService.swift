@@ -3,32 +3,69 @@ import Logging
 import Dispatch
 import ServiceLifecycle
 
-/// Cuts the head into blocks every block period, then compacts and applies retention.
-/// On shutdown it stops; the owner closes the store after every service that writes has stopped
-/// (the WAL keeps the head's data for the next start).
+/// Cuts a store's head into blocks every block period, then compacts and applies retention; one
+/// per store (metrics, logs, spans). On shutdown it stops; the owner closes the store after every
+/// service that writes has stopped (the WAL keeps the head's data for the next start).
 public struct StorageService: Service {
-    let store: MetricStore
+    let period: Duration
+    let what: String
+    let flush: @Sendable () throws -> Void
     let logger: Logger
 
-    public init(store: MetricStore, logger: Logger) {
-        self.store = store
+    init(blockDuration: Int64, what: String, logger: Logger, flush: @escaping @Sendable () throws -> Void) {
+        period = .milliseconds(blockDuration)
+        self.what = what
+        self.flush = flush
         self.logger = logger
     }
 
+    public init(store: MetricStore, logger: Logger) {
+        self.init(blockDuration: store.options.blockDuration, what: "metric", logger: logger) { _ = try store.flush() }
+    }
+
+    public init(store: LogStore, logger: Logger) {
+        self.init(blockDuration: store.options.blockDuration, what: "log", logger: logger) { _ = try store.flush() }
+    }
+
+    public init(store: SpanStore, logger: Logger) {
+        self.init(blockDuration: store.options.blockDuration, what: "span", logger: logger) { _ = try store.flush() }
+    }
+
     public func run() async throws {
-        let period = Duration.milliseconds(store.options.blockDuration)
+        let flush = self.flush
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: period) }
             if Task.isShuttingDownGracefully || Task.isCancelled { break }
             do {
-                try await runBlocking { try store.flush() }
+                try await runBlocking { try flush() }
             } catch {
-                logger.error("periodic head cut failed; data stays in the WAL and the head", metadata: ["error": "\(error)"])
+                logger.error("periodic \(what) head cut failed; data stays in the WAL and the head", metadata: ["error": "\(error)"])
             }
         }
     }
 }
 
+/// Plans compaction the same way for every store: per compaction range (in the blocks' time
+/// unit), the earliest window holding more than one block that lies wholly inside it is merged,
+/// until no window has two. Returns how many blocks were merged.
+func compactByWindows<Block>(ranges: [Int64], current: () -> [Block], meta: (Block) -> BlockMeta,
+                             merge: ([Block]) throws -> Void) rethrows -> Int {
+    var merged = 0
+    for width in ranges {
+        while true {
+            var groups: [Int64: [Block]] = [:]
+            for b in current() {
+                let m = meta(b)
+                let w = floorDiv(m.minT, width)
+                if floorDiv(m.maxT, width) == w { groups[w, default: []].append(b) }
+            }
+            guard let (_, group) = groups.sorted(by: { $0.key < $1.key }).first(where: { $0.value.count > 1 }) else { break }
+            try merge(group)
+            merged += group.count
+        }
+    }
+    return merged
+}
 
 /// Runs blocking work (fsync, file writes) on a thread outside Swift's cooperative pool.
 public func runBlocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {

@@ -208,8 +208,8 @@ struct Serve: AsyncParsableCommand {
         }
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: app), .init(service: StorageService(store: store, logger: logger)),
-            .init(service: LogStorageService(store: logs, logger: logger)),
-            .init(service: SpanStorageService(store: spanStore, logger: logger)),
+            .init(service: StorageService(store: logs, logger: logger)),
+            .init(service: StorageService(store: spanStore, logger: logger)),
         ]
         if let m = spanIngester.metrics {
             services.append(.init(service: SpanMetricsService(metrics: m, interval: .milliseconds(spanMetricsMs))))

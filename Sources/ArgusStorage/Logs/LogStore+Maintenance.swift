@@ -111,22 +111,9 @@ extension LogStore {
 
     /// Merges blocks that fall in the same window of each compaction range.
     func compactLocked() throws -> Int {
-        var merged = 0
-        for range in options.compactionRanges {
-            let width = range * 1_000_000
-            while true {
-                let current = lock.withLock { blocks }
-                var groups: [Int64: [LogBlockHandle]] = [:]
-                for b in current {
-                    let w = floorDiv(b.meta.minT, width)
-                    if floorDiv(b.meta.maxT, width) == w { groups[w, default: []].append(b) }
-                }
-                guard let (_, group) = groups.sorted(by: { $0.key < $1.key }).first(where: { $0.value.count > 1 }) else { break }
-                try mergeBlocks(group)
-                merged += group.count
-            }
-        }
-        return merged
+        // Log block times are nanoseconds; compaction ranges are milliseconds.
+        try compactByWindows(ranges: options.compactionRanges.map { $0 * 1_000_000 }, current: { lock.withLock { blocks } },
+                             meta: \.meta) { try mergeBlocks($0) }
     }
 
     func mergeBlocks(_ group: [LogBlockHandle]) throws {

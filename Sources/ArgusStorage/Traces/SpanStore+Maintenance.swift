@@ -119,21 +119,7 @@ extension SpanStore {
     /// Merges blocks that fall in the same window of each compaction range; spans of a trace
     /// that arrived late (in separate blocks) end up together.
     func compactLocked() throws -> Int {
-        var merged = 0
-        for range in options.compactionRanges {
-            while true {
-                let current = lock.withLock { blocks }
-                var groups: [Int64: [SpanBlockHandle]] = [:]
-                for b in current {
-                    let w = floorDiv(b.meta.minT, range)
-                    if floorDiv(b.meta.maxT, range) == w { groups[w, default: []].append(b) }
-                }
-                guard let (_, group) = groups.sorted(by: { $0.key < $1.key }).first(where: { $0.value.count > 1 }) else { break }
-                try mergeBlocks(group)
-                merged += group.count
-            }
-        }
-        return merged
+        try compactByWindows(ranges: options.compactionRanges, current: { lock.withLock { blocks } }, meta: \.meta) { try mergeBlocks($0) }
     }
 
     func mergeBlocks(_ group: [SpanBlockHandle]) throws {
@@ -180,29 +166,5 @@ extension SpanStore {
         for id in drop { try? FileManager.default.removeItem(atPath: blocksDir + "/" + id) }
         logger.info("retention dropped span blocks", metadata: ["count": "\(drop.count)"])
         return drop.count
-    }
-}
-
-/// Cuts the span head into blocks every block period, then compacts and applies retention.
-public struct SpanStorageService: Service {
-    let store: SpanStore
-    let logger: Logger
-
-    public init(store: SpanStore, logger: Logger) {
-        self.store = store
-        self.logger = logger
-    }
-
-    public func run() async throws {
-        let period = Duration.milliseconds(store.options.blockDuration)
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: period) }
-            if Task.isShuttingDownGracefully || Task.isCancelled { break }
-            do {
-                try await runBlocking { try store.flush() }
-            } catch {
-                logger.error("periodic span head cut failed; spans stay in the WAL and the head", metadata: ["error": "\(error)"])
-            }
-        }
     }
 }

@@ -78,6 +78,7 @@ final class OverloadStats: @unchecked Sendable {
     var offeredSamples = 0
     var clientErrors = 0
     var queryLatencies: [Double] = []
+    var idleLatencies: [Double] = []
     var queryFailures = 0
     var maxRSS = 0
     func add(status: Int, samples: Int) {
@@ -184,7 +185,7 @@ func runOverloadBench(_ args: [String]) async throws {
             let ms = Double(TimeUtil.monotonicNanos() - s) / 1e6
             let ph = phase.value
             stats.lock.withLock {
-                if status == 200 { if ph == 2 { stats.queryLatencies.append(ms) } else if ph == 1 { idleLatencies.append(ms) } } else { stats.queryFailures += 1 }
+                if status == 200 { if ph == 2 { stats.queryLatencies.append(ms) } else if ph == 1 { stats.idleLatencies.append(ms) } } else { stats.queryFailures += 1 }
             }
             try? await Task.sleep(nanoseconds: 250_000_000)
         }
@@ -251,7 +252,7 @@ func runOverloadBench(_ args: [String]) async throws {
     _ = await querier.value
     let hwm = peakRSS(pid)
     let s = stats.lock.withLock { (stats.byStatus, stats.acceptedSamples, stats.offeredSamples, stats.queryLatencies, stats.queryFailures, stats.maxRSS) }
-    let idle = stats.lock.withLock { idleLatencies }
+    let idle = stats.lock.withLock { stats.idleLatencies }
     func pct(_ xs: [Double], _ q: Double) -> Double {
         let v = xs.sorted()
         return v.isEmpty ? .nan : v[min(v.count - 1, Int(Double(v.count) * q))]
@@ -270,8 +271,6 @@ func runOverloadBench(_ args: [String]) async throws {
     p.waitUntilExit()
     benchChildren.remove(pid)
 }
-
-nonisolated(unsafe) var idleLatencies: [Double] = []
 
 final class LockedPhase: @unchecked Sendable {
     private let lock = NSLock()

@@ -140,6 +140,17 @@ public final class RemoteWriteIngester: @unchecked Sendable {
                 return
             }
         }
+        appendInBounds(samples, ref: ref!, app, &counts, minTime, maxTime)
+        for e in exemplars {
+            app.appendExemplar(ref: ref!, e)
+            counts.exemplars += 1
+        }
+    }
+
+    /// Appends the samples inside [minTime, maxTime]; the others are rejected and counted (both
+    /// remote write versions).
+    func appendInBounds(_ samples: [(Int64, Double)], ref: SeriesRef, _ app: Appender, _ counts: inout IngestCounts,
+                        _ minTime: Int64, _ maxTime: Int64) {
         for (t, v) in samples {
             if t > maxTime {
                 counts.reject("too_far_in_future", 1, "sample timestamp \(t) is too far in the future")
@@ -149,11 +160,7 @@ public final class RemoteWriteIngester: @unchecked Sendable {
                 counts.reject("out_of_bounds", 1, "sample timestamp \(t) is before the retention window")
                 continue
             }
-            app.append(ref: ref!, t, v)
-        }
-        for e in exemplars {
-            app.appendExemplar(ref: ref!, e)
-            counts.exemplars += 1
+            app.append(ref: ref, t, v)
         }
     }
 

@@ -186,17 +186,7 @@ extension RemoteWriteIngester {
                         continue
                     }
                 }
-                for (t, v) in samples {
-                    if t > maxTime {
-                        counts.reject("too_far_in_future", 1, "sample timestamp \(t) is too far in the future")
-                        continue
-                    }
-                    if t < minTime {
-                        counts.reject("out_of_bounds", 1, "sample timestamp \(t) is before the retention window")
-                        continue
-                    }
-                    app.append(ref: ref!, t, v)
-                }
+                appendInBounds(samples, ref: ref!, app, &counts, minTime, maxTime)
                 for e in exemplars { app.appendExemplar(ref: ref!, e) }
             }
         }

@@ -216,7 +216,7 @@ public enum SpanRecordCoding {
         }
         let n = Int(try r.uvarint())
         guard n <= r.remaining else { throw ColumnarError.corrupt("span count \(n)") }
-        out.reserveCapacity(out.count + n)
+        out.reserveForAppending(n)
         for _ in 0..<n {
             let oi = Int(try r.uvarint())
             guard oi < origins.count else { throw ColumnarError.corrupt("origin index \(oi)") }

@@ -63,7 +63,7 @@ public struct OTLPLogIngester: Sendable {
             var records: [LogRecord] = []
             for sl in rl.scopeLogs {
                 let scope = sl.scope.name
-                records.reserveCapacity(records.count + sl.logRecords.count)
+                records.reserveForAppending(sl.logRecords.count)
                 for rec in sl.logRecords {
                     if !(rec.traceID.isEmpty || rec.traceID.count == 16) {
                         counts.reject("invalid_trace_id", 1, "log record with a trace id of \(rec.traceID.count) bytes (expected 16)")

@@ -60,7 +60,7 @@ public enum OTLPSpanConversion {
             if case .string(let s)? = res.value("service.name") { service = s }
             for ss in rs.scopeSpans {
                 let origin = SpanOrigin(service: service, resource: res, scopeName: ss.scope.name, scopeVersion: ss.scope.version)
-                out.reserveCapacity(out.count + ss.spans.count)
+                out.reserveForAppending(ss.spans.count)
                 for sp in ss.spans {
                     guard let tid = TraceID(bytes: sp.traceID), !tid.isZero else {
                         counts.reject("invalid_trace_id", 1, "span \"\(sp.name)\" has an invalid trace id (\(sp.traceID.count) bytes; expected 16, not all zero)")
@@ -80,7 +80,7 @@ public enum OTLPSpanConversion {
                     }
                     let start = Int64(truncatingIfNeeded: sp.startTimeUnixNano)
                     let end = Int64(truncatingIfNeeded: sp.endTimeUnixNano)
-                    guard sp.endTimeUnixNano >= sp.startTimeUnixNano, start >= 0 else {
+                    guard sp.endTimeUnixNano >= sp.startTimeUnixNano, sp.endTimeUnixNano <= UInt64(Int64.max) else {
                         counts.reject("invalid_time", 1, "span \"\(sp.name)\" ends (\(sp.endTimeUnixNano)) before it starts (\(sp.startTimeUnixNano))")
                         continue
                     }
@@ -221,9 +221,21 @@ public final class OTLPSpanIngester: @unchecked Sendable {
     public func ingest(_ req: OTLPTracesRequest) throws -> IngestCounts {
         var counts = IngestCounts()
         let spans = OTLPSpanConversion.spans(req, counts: &counts)
+        try ingest(spans)
+        return counts
+    }
+
+    /// A binary `ExportTraceServiceRequest`, decoded from the wire (the fast path).
+    public func ingest(protobuf body: [UInt8]) throws -> IngestCounts {
+        var counts = IngestCounts()
+        let spans = try OTLPSpanWire.spans(body, counts: &counts)
+        try ingest(spans)
+        return counts
+    }
+
+    public func ingest(_ spans: [Span]) throws {
         try store.append(spans)
         metrics?.observe(spans)
-        return counts
     }
 
     /// Moves spans accepted before the span store existed (`signals/traces`, the durable span

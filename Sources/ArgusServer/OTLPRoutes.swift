@@ -45,8 +45,13 @@ struct OTLPRoutes {
             }
         }
         router.post("/v1/traces") { request, _ in
-            await handle(request, as: OTLPTracesRequest.self) { req, format in
-                let counts = try await runBlocking { try spans.ingest(req) }
+            await handleBody(request) { bytes, format in
+                let counts = try await runBlocking {
+                    switch format {
+                    case .protobuf: return try spans.ingest(protobuf: bytes)
+                    case .json: return try spans.ingest(try OTLPDecoding.decode(OTLPTracesRequest.self, bytes, format: .json))
+                    }
+                }
                 monitoring.record(counts, protocol: "otlp", signal: "traces")
                 var resp = Opentelemetry_Proto_Collector_Trace_V1_ExportTraceServiceResponse()
                 if let first = counts.firstError {
@@ -94,6 +99,14 @@ struct OTLPRoutes {
     func handle<M: SwiftProtobuf.Message & Sendable>(
         _ request: Request, as: M.Type, _ body: @escaping (M, OTLPDecoding.Format) async throws -> [UInt8]
     ) async -> Response {
+        await handleBody(request) { bytes, format in
+            try await body(try OTLPDecoding.decode(M.self, bytes, format: format), format)
+        }
+    }
+
+    /// Reads, size-checks and decompresses an OTLP body; `body` decodes and stores it and
+    /// returns the response message. Errors become OTLP status replies.
+    func handleBody(_ request: Request, _ body: @escaping ([UInt8], OTLPDecoding.Format) async throws -> [UInt8]) async -> Response {
         var format = OTLPDecoding.Format.protobuf
         do {
             format = try OTLPDecoding.format(contentType: request.headers[.contentType])
@@ -109,8 +122,7 @@ struct OTLPRoutes {
             case "gzip", "deflate": bytes = try Gzip.decompress(bytes, limit: options.maxBodyBytes)
             case let other?: throw ArgusError(.badInput, "unsupported Content-Encoding \"\(other)\": use gzip or none")
             }
-            let message = try OTLPDecoding.decode(M.self, bytes, format: format)
-            return reply(.ok, try await body(message, format), format)
+            return reply(.ok, try await body(bytes, format), format)
         } catch let e as ArgusError where e.code == .limit {
             return reply(.contentTooLarge, OTLPDecoding.status(e.message, code: 3, format: format), format)
         } catch {

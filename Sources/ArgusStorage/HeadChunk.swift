@@ -1,3 +1,4 @@
+import ArgusModel
 import ArgusColumnar
 import Foundation
 
@@ -101,8 +102,8 @@ struct HeadChunk {
     func decode(into ts: inout [Int64], _ vs: inout [Double]) {
         let n = Int(count)
         if n == 0 { return }
-        ts.reserveCapacity(ts.count + n)
-        vs.reserveCapacity(vs.count + n)
+        ts.reserveForAppending(n)
+        vs.reserveForAppending(n)
         if closedCount > 0 {
             closed.withUnsafeBytes { p in
                 var r = ByteReader(p)

@@ -106,7 +106,7 @@ public final class SpanStore: @unchecked Sendable {
     }
 
     func addToHeadLocked(_ spans: [Span]) {
-        head.reserveCapacity(head.count + spans.count)
+        head.reserveForAppending(spans.count)
         for s in spans {
             headIndex[s.traceID, default: []].append(Int32(head.count))
             head.append(s)

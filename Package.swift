@@ -93,7 +93,7 @@ let package = Package(
             swiftSettings: settings),
         .executableTarget(
             name: "ArgusBench",
-            dependencies: ["ArgusModel", "ArgusColumnar", "ArgusStorage", "ArgusIngest", "ArgusQuery", "ArgusTerminal", "ArgusRules",
+            dependencies: ["ArgusModel", "ArgusColumnar", "ArgusStorage", "ArgusIngest", "ArgusOTLP", "ArgusQuery", "ArgusTerminal", "ArgusRules",
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "AsyncHTTPClient", package: "async-http-client")],
             swiftSettings: settings),

@@ -25,8 +25,9 @@ do {
     case "rules": try await runRulesBench(rest)
     case "logs": try runLogsBench(rest)
     case "spans": try await runSpanBench(rest)
+    case "otlp": try await runOTLPBench(rest)
     default:
-        FileHandle.standardError.write(Data("usage: argus-bench storage|query|remote-write|overload|compare|dash|rules|logs|spans [options]\n".utf8))
+        FileHandle.standardError.write(Data("usage: argus-bench storage|query|remote-write|overload|compare|dash|rules|logs|spans|otlp [options]\n".utf8))
         exit(2)
     }
 } catch {

@@ -30,74 +30,42 @@ public struct OTLPLogIngester: Sendable {
         return counts
     }
 
+    /// A binary `ExportLogsServiceRequest`, decoded from the wire (the fast path).
+    public func ingest(protobuf body: [UInt8], mode: LabelMode = .otlp, now: Int64 = TimeUtil.nowNanos()) throws -> IngestCounts {
+        var counts = IngestCounts()
+        let batches = try OTLPLogWire.batches(body, mode: mode, now: now, counts: &counts)
+        if !batches.isEmpty { try store.append(batches) }
+        return counts
+    }
+
     /// The request as log store batches; invalid records are counted in `counts` and skipped.
     public static func convert(_ req: OTLPLogsRequest, mode: LabelMode, now: Int64, counts: inout IngestCounts) -> [LogStreamBatch] {
-        var byLabels: [Labels: Int] = [:]
-        var batches: [LogStreamBatch] = []
-        var nameCache: [String: String] = [:]
-        func clean(_ k: String) -> String {
-            if let c = nameCache[k] { return c }
-            let c = LogStreamLabels.sanitize(k)
-            nameCache[k] = c
-            return c
-        }
+        var builder = LogBatchBuilder(mode: mode)
         for rl in req.resourceLogs {
-            var labelItems: [(String, String)] = []
-            var resourceMeta: [(name: String, value: String)] = []
-            for kv in rl.resource.attributes {
-                let v = OTLPValues.string(kv.value)
-                switch mode {
-                case .loki: labelItems.append((kv.key, v))
-                case .otlp:
-                    if LogStreamLabels.promoted.contains(kv.key) {
-                        labelItems.append((clean(kv.key), v))
-                    } else {
-                        resourceMeta.append((clean(kv.key), v))
-                    }
-                }
-            }
-            if mode == .otlp && !labelItems.contains(where: { $0.0 == "service_name" }) {
-                labelItems.append(("service_name", "unknown_service"))
-            }
-            let labels = Labels(labelItems)
+            let (labels, resourceMeta) = builder.stream(rl.resource.attributes.map { ($0.key, OTLPValues.string($0.value)) })
             var records: [LogRecord] = []
             for sl in rl.scopeLogs {
                 let scope = sl.scope.name
                 records.reserveForAppending(sl.logRecords.count)
                 for rec in sl.logRecords {
-                    if !(rec.traceID.isEmpty || rec.traceID.count == 16) {
-                        counts.reject("invalid_trace_id", 1, "log record with a trace id of \(rec.traceID.count) bytes (expected 16)")
-                        continue
-                    }
-                    if !(rec.spanID.isEmpty || rec.spanID.count == 8) {
-                        counts.reject("invalid_span_id", 1, "log record with a span id of \(rec.spanID.count) bytes (expected 8)")
-                        continue
-                    }
+                    guard builder.validIDs(traceID: rec.traceID.count, spanID: rec.spanID.count, &counts) else { continue }
                     var attrs: [(name: String, value: String)] = []
                     attrs.reserveCapacity(rec.attributes.count + resourceMeta.count + 1)
-                    for kv in rec.attributes { attrs.append((mode == .loki ? kv.key : clean(kv.key), OTLPValues.string(kv.value))) }
-                    attrs.append(contentsOf: resourceMeta)
-                    if !scope.isEmpty && mode == .otlp { attrs.append(("scope_name", scope)) }
-                    let observed = Int64(truncatingIfNeeded: rec.observedTimeUnixNano)
-                    var t = Int64(truncatingIfNeeded: rec.timeUnixNano)
-                    if t <= 0 { t = observed > 0 ? observed : now }
+                    for kv in rec.attributes { attrs.append((builder.attributeName(kv.key), OTLPValues.string(kv.value))) }
+                    builder.finish(&attrs, resourceMeta: resourceMeta, scope: scope)
                     let body: String
                     if case .stringValue(let s)? = rec.body.value { body = s } else { body = OTLPValues.string(rec.body) }
-                    records.append(LogRecord(time: t, observedTime: observed, severityNumber: UInt8(clamping: rec.severityNumber.rawValue),
+                    records.append(LogRecord(time: LogBatchBuilder.time(rec.timeUnixNano, observed: rec.observedTimeUnixNano, now: now),
+                                             observedTime: Int64(truncatingIfNeeded: rec.observedTimeUnixNano),
+                                             severityNumber: UInt8(clamping: rec.severityNumber.rawValue),
                                              severityText: rec.severityText, body: body, attributes: attrs,
                                              traceID: [UInt8](rec.traceID), spanID: [UInt8](rec.spanID)))
                     counts.samples += 1
                 }
             }
-            if records.isEmpty { continue }
-            if let i = byLabels[labels] {
-                batches[i].records.append(contentsOf: records)
-            } else {
-                byLabels[labels] = batches.count
-                batches.append(LogStreamBatch(labels: labels, records: records))
-            }
+            builder.add(labels, records)
         }
-        return batches
+        return builder.batches
     }
 
     /// Moves the records of a pre-log-store signal log (`data/signals/logs`, one OTLP request
@@ -124,5 +92,85 @@ public struct OTLPLogIngester: Sendable {
         if let failure { throw ArgusError(.io, "cannot import the signal log \(dir) into the log store; it is kept", cause: failure) }
         try FileManager.default.removeItem(atPath: dir)
         return total
+    }
+}
+
+/// Builds log store batches from OTLP resources and records, the same way for the message
+/// converter and the wire decoder: stream labels from the resource (Loki's OTLP rules),
+/// structured metadata from the rest, records grouped by stream.
+struct LogBatchBuilder {
+    let mode: OTLPLogIngester.LabelMode
+    var byLabels: [Labels: Int] = [:]
+    var batches: [LogStreamBatch] = []
+    var nameCache: [String: String] = [:]
+
+    init(mode: OTLPLogIngester.LabelMode) { self.mode = mode }
+
+    /// An attribute name as a label or structured-metadata name (`service.name` → `service_name`).
+    mutating func clean(_ k: String) -> String {
+        if let c = nameCache[k] { return c }
+        let c = LogStreamLabels.sanitize(k)
+        nameCache[k] = c
+        return c
+    }
+
+    @inline(__always) mutating func attributeName(_ k: String) -> String { mode == .loki ? k : clean(k) }
+
+    /// The stream labels of a resource, and its attributes that become structured metadata.
+    mutating func stream(_ attributes: [(String, String)]) -> (Labels, [(name: String, value: String)]) {
+        var labelItems: [(String, String)] = []
+        var resourceMeta: [(name: String, value: String)] = []
+        for (k, v) in attributes {
+            switch mode {
+            case .loki: labelItems.append((k, v))
+            case .otlp:
+                if LogStreamLabels.promoted.contains(k) {
+                    labelItems.append((clean(k), v))
+                } else {
+                    resourceMeta.append((clean(k), v))
+                }
+            }
+        }
+        if mode == .otlp && !labelItems.contains(where: { $0.0 == "service_name" }) {
+            labelItems.append(("service_name", "unknown_service"))
+        }
+        return (Labels(labelItems), resourceMeta)
+    }
+
+    /// Trace and span ids are empty or 16 and 8 bytes; otherwise the record is rejected.
+    func validIDs(traceID: Int, spanID: Int, _ counts: inout IngestCounts) -> Bool {
+        if !(traceID == 0 || traceID == 16) {
+            counts.reject("invalid_trace_id", 1, "log record with a trace id of \(traceID) bytes (expected 16)")
+            return false
+        }
+        if !(spanID == 0 || spanID == 8) {
+            counts.reject("invalid_span_id", 1, "log record with a span id of \(spanID) bytes (expected 8)")
+            return false
+        }
+        return true
+    }
+
+    /// Appends the resource's structured metadata and the scope name to a record's attributes.
+    @inline(__always) func finish(_ attrs: inout [(name: String, value: String)], resourceMeta: [(name: String, value: String)], scope: String) {
+        attrs.append(contentsOf: resourceMeta)
+        if !scope.isEmpty && mode == .otlp { attrs.append(("scope_name", scope)) }
+    }
+
+    /// The record's time: `time_unix_nano`, else the observed time, else now.
+    @inline(__always) static func time(_ t: UInt64, observed: UInt64, now: Int64) -> Int64 {
+        let time = Int64(truncatingIfNeeded: t)
+        if time > 0 { return time }
+        let o = Int64(truncatingIfNeeded: observed)
+        return o > 0 ? o : now
+    }
+
+    mutating func add(_ labels: Labels, _ records: [LogRecord]) {
+        if records.isEmpty { return }
+        if let i = byLabels[labels] {
+            batches[i].records.append(contentsOf: records)
+        } else {
+            byLabels[labels] = batches.count
+            batches.append(LogStreamBatch(labels: labels, records: records))
+        }
     }
 }

@@ -97,6 +97,85 @@ public struct ProtoReader {
     }
 }
 
+extension ProtoReader {
+    // Typed reads of a field whose tag was just read: the wire type must match, as protobuf
+    // decoders require (`what` names the field in the error).
+
+    static func wrongWire(_ what: StaticString, _ wire: WireType) -> ArgusError {
+        ArgusError(.badInput, "invalid protobuf: \(what) has wire type \(wire.rawValue)")
+    }
+
+    @inline(__always) public mutating func message(_ wire: WireType, _ what: StaticString) throws -> ProtoReader {
+        guard wire == .bytes else { throw ProtoReader.wrongWire(what, wire) }
+        return try message()
+    }
+
+    @inline(__always) public mutating func bytesRange(_ wire: WireType, _ what: StaticString) throws -> Range<Int> {
+        guard wire == .bytes else { throw ProtoReader.wrongWire(what, wire) }
+        return try bytesRange()
+    }
+
+    @inline(__always) public mutating func string(_ wire: WireType, _ what: StaticString) throws -> String {
+        guard wire == .bytes else { throw ProtoReader.wrongWire(what, wire) }
+        return try string("\(what)")
+    }
+
+    @inline(__always) public mutating func varint(_ wire: WireType, _ what: StaticString) throws -> UInt64 {
+        guard wire == .varint else { throw ProtoReader.wrongWire(what, wire) }
+        return try varint()
+    }
+
+    @inline(__always) public mutating func fixed64(_ wire: WireType, _ what: StaticString) throws -> UInt64 {
+        guard wire == .fixed64 else { throw ProtoReader.wrongWire(what, wire) }
+        return try fixed64()
+    }
+
+    @inline(__always) public mutating func fixed32(_ wire: WireType, _ what: StaticString) throws -> UInt32 {
+        guard wire == .fixed32 else { throw ProtoReader.wrongWire(what, wire) }
+        return try fixed32()
+    }
+
+    /// A protobuf enum (int32 on the wire) as a byte; negative and large values clamp to 0 and
+    /// 255, which no OTLP enum uses, so they read as unknown.
+    @inline(__always) public mutating func enumByte(_ wire: WireType, _ what: StaticString) throws -> UInt8 {
+        UInt8(clamping: Int32(truncatingIfNeeded: try varint(wire, what)))
+    }
+
+    /// A reader over `range` of the same buffer (a field remembered to be read later).
+    public func reader(over range: Range<Int>) -> ProtoReader { ProtoReader(base, from: range.lowerBound, to: range.upperBound) }
+
+    /// The bytes of `range` as a buffer.
+    @inline(__always) public func bytes(_ range: Range<Int>) -> UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: base[range]) }
+}
+
+/// A small direct-mapped cache of recently decoded strings: span names and attribute keys repeat
+/// from item to item, and sharing one String saves an allocation and UTF-8 validation each.
+struct ProtoStringCache {
+    static let slots = 256
+    var entries: [(bytes: [UInt8], string: String)?] = Array(repeating: nil, count: ProtoStringCache.slots)
+
+    mutating func string(_ bytes: UnsafeRawBufferPointer, _ what: StaticString) throws -> String {
+        // Short strings are stored inline in String: no allocation to save.
+        if bytes.count <= 15 {
+            guard let s = String(validating: bytes, as: UTF8.self) else { throw ArgusError(.badInput, "\(what) is not valid UTF-8") }
+            return s
+        }
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        let slot = Int(truncatingIfNeeded: h & UInt64(ProtoStringCache.slots - 1))
+        if let e = entries[slot], e.bytes.elementsEqual(bytes) { return e.string }
+        guard let s = String(validating: bytes, as: UTF8.self) else { throw ArgusError(.badInput, "\(what) is not valid UTF-8") }
+        entries[slot] = (Array(bytes), s)
+        return s
+    }
+
+    /// A string field read through the cache.
+    @inline(__always) mutating func read(_ r: inout ProtoReader, _ wire: ProtoReader.WireType, _ what: StaticString) throws -> String {
+        let range = try r.bytesRange(wire, what)
+        return try string(r.bytes(range), what)
+    }
+}
+
 /// Writes protobuf wire format (for clients, tests and benchmarks).
 public struct ProtoWriter {
     public var bytes: [UInt8] = []

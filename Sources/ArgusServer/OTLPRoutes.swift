@@ -33,8 +33,13 @@ struct OTLPRoutes {
             }
         }
         router.post("/v1/logs") { request, _ in
-            await handle(request, as: OTLPLogsRequest.self) { req, format in
-                let counts = try await runBlocking { try logs.ingest(req) }
+            await handleBody(request) { bytes, format in
+                let counts = try await runBlocking {
+                    switch format {
+                    case .protobuf: return try logs.ingest(protobuf: bytes)
+                    case .json: return try logs.ingest(try OTLPDecoding.decode(OTLPLogsRequest.self, bytes, format: .json))
+                    }
+                }
                 monitoring.record(counts, protocol: "otlp", signal: "logs")
                 var resp = Opentelemetry_Proto_Collector_Logs_V1_ExportLogsServiceResponse()
                 if let first = counts.firstError {

@@ -4,8 +4,10 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 
-// argus-bench overload [--series N] [--budget SIZE] [--factor F] [--seconds S] [--inflight SIZE]
+// argus-bench overload [--series N] [--budget SIZE] [--factor F] [--seconds S] [--inflight SIZE] [--server-cpus LIST]
 //
+// With --server-cpus the server runs on those CPUs only (taskset), so a sender on the other
+// CPUs (run the bench under `taskset -c …` too) can offer several times what the server sustains.
 // A real `argus serve` with a memory budget. Phase 1 measures what it sustains (4 closed-loop
 // remote_write senders, 10 s). Phase 2 offers F times that rate open-loop for S seconds (a
 // request is sent on schedule whether or not the earlier ones were answered; refused requests
@@ -53,7 +55,8 @@ struct RequestTemplate {
         valueOffsets = values
     }
 
-    /// The request for time `t` with every value set from `value(i)`, snappy-compressed.
+    /// The request for time `t` with every value set from `value(i)`, snappy-framed (as
+    /// literals: compressing would make the sender, not the server, the bottleneck).
     mutating func render(t: Int64, value: (Int) -> Double) -> [UInt8] {
         precondition(t >= 1 << 35 && t < 1 << 42, "timestamps must encode as 6-byte varints")
         for (i, off) in timeOffsets.enumerated() {
@@ -67,8 +70,32 @@ struct RequestTemplate {
                 for k in 0..<8 { bytes[valueOffsets[i] + k] = b[k] }
             }
         }
-        return Snappy.compress(bytes)
+        return snappyLiterals(bytes)
     }
+}
+
+/// `bytes` as a valid snappy block made only of literals (64 KiB each): what a compressor that
+/// found no repeats would write. Costs a copy instead of a compression.
+func snappyLiterals(_ bytes: [UInt8]) -> [UInt8] {
+    var out: [UInt8] = []
+    out.reserveCapacity(bytes.count + bytes.count / 65536 * 3 + 16)
+    var n = UInt64(bytes.count)
+    while n >= 0x80 {
+        out.append(UInt8(truncatingIfNeeded: n) | 0x80)
+        n >>= 7
+    }
+    out.append(UInt8(n))
+    var pos = 0
+    while pos < bytes.count {
+        let len = min(65536, bytes.count - pos)
+        // Literal tag with a 2-byte length (len - 1) following: (61 << 2) | 0.
+        out.append(61 << 2)
+        out.append(UInt8(truncatingIfNeeded: len - 1))
+        out.append(UInt8(truncatingIfNeeded: (len - 1) >> 8))
+        out.append(contentsOf: bytes[pos..<(pos + len)])
+        pos += len
+    }
+    return out
 }
 
 final class OverloadStats: @unchecked Sendable {
@@ -81,6 +108,7 @@ final class OverloadStats: @unchecked Sendable {
     var idleLatencies: [Double] = []
     var queryFailures = 0
     var maxRSS = 0
+    var first400: String?
     func add(status: Int, samples: Int) {
         lock.withLock {
             byStatus[status, default: 0] += 1
@@ -95,6 +123,7 @@ func runOverloadBench(_ args: [String]) async throws {
     var factor = 5.0
     var seconds = 30.0
     var inflight = "16MiB"
+    var serverCPUs: String?
     var i = 0
     while i < args.count {
         let v = i + 1 < args.count ? args[i + 1] : ""
@@ -106,6 +135,7 @@ func runOverloadBench(_ args: [String]) async throws {
         case "--factor": factor = Double(v) ?? factor
         case "--seconds": seconds = Double(v) ?? seconds
         case "--inflight": inflight = v
+        case "--server-cpus": serverCPUs = v
         default: throw BenchError("unknown option \(args[i])")
         }
         i += 2
@@ -124,9 +154,20 @@ func runOverloadBench(_ args: [String]) async throws {
     let dir = NSTemporaryDirectory() + "argus-overload-\(getpid())"
     defer { try? FileManager.default.removeItem(atPath: dir) }
     let p = Process()
-    p.executableURL = URL(fileURLWithPath: URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("argus").path)
-    p.arguments = ["serve", "--data-dir", dir, "--listen", "127.0.0.1:\(port)", "--self-scrape-interval", "0s", "--log-level", "error",
-                   "--memory.budget", String(budget), "--ingest.max-inflight-bytes", inflight, "--retention", "30d"]
+    let argus = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("argus").path
+    let serveArgs = ["serve", "--data-dir", dir, "--listen", "127.0.0.1:\(port)", "--self-scrape-interval", "0s", "--log-level", "error",
+                     "--memory.budget", String(budget), "--ingest.max-inflight-bytes", inflight, "--retention", "30d",
+                     // Open-loop senders reorder a shard's requests; accept them as Prometheus does with an OOO window.
+                     "--out-of-order-window", "10m"]
+    if let serverCPUs {
+        // taskset execs argus, so the pid (CPU time, memory) is the server's.
+        guard let taskset = findExecutable("taskset") else { throw BenchError("--server-cpus needs taskset (util-linux)") }
+        p.executableURL = URL(fileURLWithPath: taskset)
+        p.arguments = ["-c", serverCPUs, argus] + serveArgs
+    } else {
+        p.executableURL = URL(fileURLWithPath: argus)
+        p.arguments = serveArgs
+    }
     try p.run()
     benchChildren.add(p.processIdentifier)
     let base = "http://127.0.0.1:\(port)"
@@ -134,16 +175,19 @@ func runOverloadBench(_ args: [String]) async throws {
         if let (s, _) = try? await httpGet(base + "/-/ready"), s == 200 { break }
         try await Task.sleep(nanoseconds: 100_000_000)
     }
-    print("overload: \(shards * batch) series in requests of \(batch) samples; budget \(budget / 1_048_576) MiB, --ingest.max-inflight-bytes \(inflight)")
+    print("overload: \(shards * batch) series in requests of \(batch) samples; server CPUs \(serverCPUs ?? "all"); budget \(budget / 1_048_576) MiB, --ingest.max-inflight-bytes \(inflight)")
 
-    // Data time starts 12 h back and advances 15 s per round of all shards.
+    // Data time starts 10 min back and advances 1 ms per round of all shards: a producer
+    // sampling every series very often, whose data stays near now (advancing 15 s per round
+    // ran the data a day into the future within a minute, so every head cut wrote a dozen
+    // block windows at once).
     var step = 0
-    let t0 = TimeUtil.nowMillis() - 12 * 3_600_000
+    let t0 = TimeUtil.nowMillis() - 600_000
     var counter = 0.0
     func nextRequest(_ shard: Int) -> [UInt8] {
         if shard == 0 { step += 1; counter += 10 }
         let c = counter
-        return templates[shard].render(t: t0 + Int64(step) * 15_000) { c + Double($0 % 7) }
+        return templates[shard].render(t: t0 + Int64(step)) { c + Double($0 % 7) }
     }
     // Enough connections that the server, not the client's pool, is what pushes back.
     var config = HTTPClient.Configuration()
@@ -151,6 +195,7 @@ func runOverloadBench(_ args: [String]) async throws {
     let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
     defer { try? client.syncShutdown() }
     let url = base + "/api/v1/write"
+    let stats = OverloadStats()
     @Sendable func send(_ body: [UInt8]) async -> Int {
         var req = HTTPClientRequest(url: url)
         req.method = .POST
@@ -159,13 +204,13 @@ func runOverloadBench(_ args: [String]) async throws {
         req.body = .bytes(ByteBuffer(bytes: body))
         do {
             let resp = try await client.execute(req, timeout: .seconds(30))
-            _ = try await resp.body.collect(upTo: 1 << 20)
+            let reply = try await resp.body.collect(upTo: 1 << 20)
+            if resp.status.code == 400 { stats.lock.withLock { if stats.first400 == nil { stats.first400 = String(buffer: reply) } } }
             return Int(resp.status.code)
         } catch {
             return -1
         }
     }
-    let stats = OverloadStats()
     let pid = p.processIdentifier
     // Memory sampler and query loop run through both phases.
     let stop = Counter()
@@ -261,11 +306,12 @@ func runOverloadBench(_ args: [String]) async throws {
     print("| figure | value |")
     print("|---|---|")
     print("| sustained (phase 1, closed loop) | \(fmt(sustained / 1e3, 0)) k samples/s |")
-    print("| offered (phase 2, open loop, \(fmt(factor, 1))×) | \(fmt(Double(s.2) / p2Wall / 1e3, 0)) k samples/s for \(fmt(p2Wall, 1)) s (\(backlogSkips) sends skipped: over 512 requests in flight) |")
+    print("| offered (phase 2, open loop, \(fmt(factor, 1))×) | \(fmt(Double(s.2) / p2Wall / 1e3, 0)) k samples/s for \(fmt(p2Wall, 1)) s = \(fmt(Double(s.2) / p2Wall / sustained, 2))× sustained (\(backlogSkips) sends skipped: over 512 requests in flight) |")
     print("| accepted during overload | \(fmt(Double(s.1) / p2Wall / 1e3, 0)) k samples/s |")
     print("| answers | " + s.0.sorted { $0.key < $1.key }.map { "\($0.key == -1 ? "no answer" : String($0.key)): \($0.value)" }.joined(separator: ", ") + " |")
     print("| query latency before overload | p50 \(fmt(pct(idle, 0.5), 1)) ms, p99 \(fmt(pct(idle, 0.99), 1)) ms (\(idle.count) queries) |")
     print("| query latency during overload | p50 \(fmt(pct(s.3, 0.5), 1)) ms, p99 \(fmt(pct(s.3, 0.99), 1)) ms (\(s.3.count) queries, \(s.4) failed) |")
+    if let m = stats.lock.withLock({ stats.first400 }) { print("| first 400 answer | \(m.prefix(200)) |") }
     print("| server peak resident memory | \(s.5 / 1_048_576) MiB sampled, \(hwm / 1_048_576) MiB VmHWM; budget \(budget / 1_048_576) MiB |")
     p.terminate()
     p.waitUntilExit()

@@ -40,9 +40,9 @@ public struct ArgusServer {
         let monitoring = self.monitoring
         router.middlewares.add(RequestMetricsMiddleware(registry: monitoring.registry))
         router.middlewares.add(IngestGateMiddleware(gate: IngestGate(maxBytes: options.maxInflightBytes, memoryBudget: options.memoryBudget, onPressure: { [store, logger] in
-            logger.warning("resident memory is over 90% of --memory.budget: refusing ingest, emptying the block cache and cutting the head into blocks early")
+            logger.warning("resident memory is over 75% of --memory.budget: emptying the block cache and cutting the head into blocks early (ingest is refused over 90%)")
             Task.detached {
-                _ = try? await runBlocking { try store.flush() }
+                _ = try? await runBlocking { try store.cutHead() }
                 // Drop decompressed granules (they refill on demand) and hand freed heap back to the system.
                 let cache = GranuleCache.shared.capacityBytes
                 GranuleCache.shared.capacityBytes = 0

@@ -15,7 +15,7 @@ final class IngestGate: @unchecked Sendable {
     private let state = LockedBox(0)
     private let rss = LockedBox((bytes: 0, at: UInt64(0)))
 
-    /// Called (at most every 30 s) when memory is over budget: the server cuts the head into
+    /// Called (at most every 10 s) when memory is past 75% of the budget: the server cuts the head into
     /// blocks early, so memory held by recent data is released and ingest can resume.
     let onPressure: @Sendable () -> Void
     private let lastPressure = LockedBox(UInt64(0))
@@ -29,25 +29,30 @@ final class IngestGate: @unchecked Sendable {
     func pressure() {
         let now = TimeUtil.monotonicNanos()
         let fire = lastPressure.withLock { t -> Bool in
-            if t != 0 && now &- t < 30_000_000_000 { return false }
+            if t != 0 && now &- t < 10_000_000_000 { return false }
             t = now
             return true
         }
         if fire { onPressure() }
     }
 
-    /// Whether resident memory is over 90% of the budget; /proc is read at most every 50 ms.
-    func overMemoryBudget() -> Bool {
-        guard memoryBudget > 0 else { return false }
+    enum MemoryLevel { case ok, high, over }
+
+    /// Where resident memory stands against the budget: `over` past 90% (refuse ingest), `high`
+    /// past 75% (accept, but cut the head into blocks now: the cut itself needs memory, so it
+    /// must start before the refusing point). /proc is read at most every 10 ms.
+    func memoryLevel() -> MemoryLevel {
+        guard memoryBudget > 0 else { return .ok }
         let now = TimeUtil.monotonicNanos()
         let current = rss.withLock { r -> Int in
-            if now &- r.at > 50_000_000 {
+            if now &- r.at > 10_000_000 {
                 r.bytes = IngestGate.residentBytes()
                 r.at = now
             }
             return r.bytes
         }
-        return current > memoryBudget / 10 * 9
+        if current > memoryBudget / 10 * 9 { return .over }
+        return current > memoryBudget / 4 * 3 ? .high : .ok
     }
 
     /// Resident set size of this process, from /proc/self/statm.
@@ -89,8 +94,9 @@ struct IngestGateMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         }
         let n = request.headers[.contentLength].flatMap { Int($0) } ?? 64 * 1024
-        if gate.overMemoryBudget() {
-            gate.pressure()
+        let level = gate.memoryLevel()
+        if level != .ok { gate.pressure() }
+        if level == .over {
             monitoring.rejectRequest(protocol: IngestGateMiddleware.protocolName(request.uri.path), signal: "any", reason: "memory_budget")
             var buf = ByteBuffer()
             buf.writeString("ingest is paused: resident memory is over 90% of the memory budget of \(gate.memoryBudget) bytes (--memory.budget); retry later\n")

@@ -26,6 +26,13 @@ extension MetricStore {
         }
     }
 
+    /// Only the head cut, without compaction: what memory pressure calls for (a compaction
+    /// right then would decode and rewrite blocks, needing more memory, not less).
+    @discardableResult
+    public func cutHead() throws -> Int {
+        try maintenance.withLock { try cutHeadLocked() }
+    }
+
     /// Only compaction (and retention).
     @discardableResult
     public func compact() throws -> MaintenanceResult {

@@ -264,6 +264,38 @@ import Testing
         #expect(try server.client.get("/metrics").text.contains("argus_ingest_rejected_total{protocol=\"import\",reason=\"overloaded\",signal=\"any\"} 1"))
     }
 
+    /// Over 90% of --memory.budget, ingest answers 503 with Retry-After and the reason, the
+    /// head is cut into blocks (the pressure response), and queries are still answered.
+    @Test func memoryBudgetRefusesIngestButServesQueries() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        let now = TimeUtil.nowMillis()
+        do {
+            // Generous budget: accepted; the data stays for the next start.
+            let server = try ArgusProcess(dataDir: dir.path, extraArgs: ["--memory.budget", "8GiB", "--self-scrape-interval", "0s"])
+            #expect(try server.client.post("/api/v1/import/prometheus", "budget_test 1 \(now)\n").status == 204)
+            #expect(server.stop() == 0)
+        }
+        // A budget below what the process needs to start: every ingest request is refused.
+        let server = try ArgusProcess(dataDir: dir.path, extraArgs: ["--memory.budget", "8MiB", "--self-scrape-interval", "0s"])
+        defer { server.stop() }
+        let r = try server.client.post("/api/v1/import/prometheus", "budget_test 2 \(now + 1000)\n")
+        #expect(r.status == 503)
+        #expect(r.headers["retry-after"] == "1")
+        #expect(r.text.contains("memory budget"))
+        let q = try server.client.get("/api/v1/query?query=budget_test&time=\(Double(now + 2000) / 1000)")
+        #expect(q.status == 200)
+        #expect(q.text.contains("\"1\""))
+        #expect(try server.client.get("/metrics").text.contains("argus_ingest_rejected_total{protocol=\"import\",reason=\"memory_budget\",signal=\"any\"} 1"))
+        // The pressure response cut the replayed head into a block.
+        var blocks = 0
+        for _ in 0..<50 where blocks == 0 {
+            usleep(100_000)
+            blocks = ((try? FileManager.default.contentsOfDirectory(atPath: dir.path + "/blocks")) ?? []).filter { !$0.hasSuffix(".tmp") }.count
+        }
+        #expect(blocks == 1)
+    }
+
     @Test func oversizedBodyGets413() throws {
         let dir = TempDir()
         defer { dir.remove() }

@@ -74,7 +74,7 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("storage.cache-size"), help: "Memory for decompressed block data shared by queries (e.g. 256MiB; 0 turns the cache off).")
     var cacheSize = "256MiB"
 
-    @Option(name: .customLong("memory.budget"), help: "Resident memory budget (e.g. 2GiB); over 90% of it ingest answers 503 with Retry-After while queries go on. 0: no budget.")
+    @Option(name: .customLong("memory.budget"), help: "Resident memory budget (e.g. 2GiB); from 75% of it the head is cut early, from 90% ingest answers 503 with Retry-After; queries go on. 0: no budget.")
     var memoryBudget = "0"
 
     @Option(help: "Directory (or file) of Prometheus rule files (default: alerts/ when it exists).")

@@ -29,8 +29,6 @@ public enum OTLPLogWire {
         var builder: LogBatchBuilder
         let now: Int64
         var strings = ProtoStringCache()
-        var scopeRanges: [Range<Int>] = []
-        var recordRanges: [Range<Int>] = []
 
         init(builder: LogBatchBuilder, now: Int64) {
             self.builder = builder
@@ -39,29 +37,18 @@ public enum OTLPLogWire {
 
         mutating func resourceLogs(_ r: inout ProtoReader, _ counts: inout IngestCounts) throws {
             var resource: [(String, String)] = []
-            scopeRanges.removeAll(keepingCapacity: true)
-            while !r.isAtEnd {
-                let (field, wire) = try r.tag()
-                switch field {
-                case 1:
-                    var m = try r.message(wire, "ResourceLogs.resource")
-                    while !m.isAtEnd {
-                        let (f, w) = try m.tag()
-                        if f == 1 {
-                            var kv = try m.message(w, "Resource.attributes")
-                            resource.append(try keyValue(&kv))
-                        } else {
-                            try m.skip(w)
-                        }
-                    }
-                case 2: scopeRanges.append(try r.bytesRange(wire, "ResourceLogs.scope_logs"))
-                default: try r.skip(wire)
+            var scopeRanges: [Range<Int>] = []
+            try r.otlpContainer("ResourceLogs", children: &scopeRanges) { f, w, m in
+                if f == 1 {
+                    var kv = try m.message(w, "Resource.attributes")
+                    resource.append(try keyValue(&kv))
+                } else {
+                    try m.skip(w)
                 }
             }
             let (labels, resourceMeta) = builder.stream(resource)
             var records: [LogRecord] = []
-            let scopes = scopeRanges
-            for range in scopes {
+            for range in scopeRanges {
                 var m = r.reader(over: range)
                 try scopeLogs(&m, resourceMeta, into: &records, &counts)
             }
@@ -71,23 +58,12 @@ public enum OTLPLogWire {
         mutating func scopeLogs(_ r: inout ProtoReader, _ resourceMeta: [(name: String, value: String)], into records: inout [LogRecord],
                                 _ counts: inout IngestCounts) throws {
             var scope = ""
-            recordRanges.removeAll(keepingCapacity: true)
-            while !r.isAtEnd {
-                let (field, wire) = try r.tag()
-                switch field {
-                case 1:
-                    var m = try r.message(wire, "ScopeLogs.scope")
-                    while !m.isAtEnd {
-                        let (f, w) = try m.tag()
-                        if f == 1 { scope = try strings.read(&m, w, "InstrumentationScope.name") } else { try m.skip(w) }
-                    }
-                case 2: recordRanges.append(try r.bytesRange(wire, "ScopeLogs.log_records"))
-                default: try r.skip(wire)
-                }
+            var recordRanges: [Range<Int>] = []
+            try r.otlpContainer("ScopeLogs", children: &recordRanges) { f, w, m in
+                if f == 1 { scope = try strings.read(&m, w, "InstrumentationScope.name") } else { try m.skip(w) }
             }
             records.reserveForAppending(recordRanges.count)
-            let ranges = recordRanges
-            for range in ranges {
+            for range in recordRanges {
                 var m = r.reader(over: range)
                 if let rec = try record(&m, resourceMeta, scope, &counts) { records.append(rec) }
             }

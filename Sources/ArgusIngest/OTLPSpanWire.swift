@@ -29,40 +29,23 @@ public enum OTLPSpanWire {
 
     struct Decoder {
         var out: [Span] = []
-        /// Byte ranges of one ResourceSpans' scope_spans, or one ScopeSpans' spans (read after
-        /// the resource or scope, which may come later on the wire).
-        var scopeRanges: [Range<Int>] = []
-        var spanRanges: [Range<Int>] = []
         /// Recent names and keys, so repeated ones share one String.
         var strings = ProtoStringCache()
 
         mutating func resourceSpans(_ r: inout ProtoReader, _ counts: inout IngestCounts) throws {
             var resource: [SpanAttribute] = []
-            scopeRanges.removeAll(keepingCapacity: true)
-            while !r.isAtEnd {
-                let (field, wire) = try r.tag()
-                switch field {
-                case 1:
-                    var m = try r.message(wire, "ResourceSpans.resource")
-                    while !m.isAtEnd {
-                        let (f, w) = try m.tag()
-                        if f == 1 {
-                            var kv = try m.message(w, "Resource.attributes")
-                            resource.append(try attribute(&kv))
-                        } else {
-                            try m.skip(w)
-                        }
-                    }
-                case 2:
-                    scopeRanges.append(try r.bytesRange(wire, "ResourceSpans.scope_spans"))
-                default:
-                    try r.skip(wire)
+            var scopeRanges: [Range<Int>] = []
+            try r.otlpContainer("ResourceSpans", children: &scopeRanges) { f, w, m in
+                if f == 1 {
+                    var kv = try m.message(w, "Resource.attributes")
+                    resource.append(try attribute(&kv))
+                } else {
+                    try m.skip(w)
                 }
             }
             var service = SpanOrigin.unknownService
             if case .string(let s)? = resource.value("service.name") { service = s }
-            let scopes = scopeRanges
-            for range in scopes {
+            for range in scopeRanges {
                 var m = r.reader(over: range)
                 try scopeSpans(&m, service: service, resource: resource, &counts)
             }
@@ -70,30 +53,17 @@ public enum OTLPSpanWire {
 
         mutating func scopeSpans(_ r: inout ProtoReader, service: String, resource: [SpanAttribute], _ counts: inout IngestCounts) throws {
             var scopeName = "", scopeVersion = ""
-            spanRanges.removeAll(keepingCapacity: true)
-            while !r.isAtEnd {
-                let (field, wire) = try r.tag()
-                switch field {
-                case 1:
-                    var m = try r.message(wire, "ScopeSpans.scope")
-                    while !m.isAtEnd {
-                        let (f, w) = try m.tag()
-                        switch f {
-                        case 1: scopeName = try m.string(w, "InstrumentationScope.name")
-                        case 2: scopeVersion = try m.string(w, "InstrumentationScope.version")
-                        default: try m.skip(w)
-                        }
-                    }
-                case 2:
-                    spanRanges.append(try r.bytesRange(wire, "ScopeSpans.spans"))
-                default:
-                    try r.skip(wire)
+            var spanRanges: [Range<Int>] = []
+            try r.otlpContainer("ScopeSpans", children: &spanRanges) { f, w, m in
+                switch f {
+                case 1: scopeName = try m.string(w, "InstrumentationScope.name")
+                case 2: scopeVersion = try m.string(w, "InstrumentationScope.version")
+                default: try m.skip(w)
                 }
             }
             let origin = SpanOrigin(service: service, resource: resource, scopeName: scopeName, scopeVersion: scopeVersion)
             out.reserveForAppending(spanRanges.count)
-            let spans = spanRanges
-            for range in spans {
+            for range in spanRanges {
                 var m = r.reader(over: range)
                 if let span = try span(&m, origin, &counts) { out.append(span) }
             }

@@ -148,6 +148,30 @@ extension ProtoReader {
     @inline(__always) public func bytes(_ range: Range<Int>) -> UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: base[range]) }
 }
 
+extension ProtoReader {
+    /// Reads an OTLP container message (ResourceSpans, ScopeSpans, ResourceLogs, ScopeLogs):
+    /// field 1 is its header (the resource or the scope), whose fields `header` reads or skips
+    /// one by one; field 2 repeats the children, whose ranges are collected into `children` to
+    /// be read once the header is known (it may come after them on the wire).
+    mutating func otlpContainer(_ what: StaticString, children: inout [Range<Int>],
+                                header: (_ field: Int, _ wire: WireType, _ r: inout ProtoReader) throws -> Void) throws {
+        children.removeAll(keepingCapacity: true)
+        while !isAtEnd {
+            let (field, wire) = try tag()
+            switch field {
+            case 1:
+                var m = try message(wire, what)
+                while !m.isAtEnd {
+                    let (f, w) = try m.tag()
+                    try header(f, w, &m)
+                }
+            case 2: children.append(try bytesRange(wire, what))
+            default: try skip(wire)
+            }
+        }
+    }
+}
+
 /// A small direct-mapped cache of recently decoded strings: span names and attribute keys repeat
 /// from item to item, and sharing one String saves an allocation and UTF-8 validation each.
 struct ProtoStringCache {

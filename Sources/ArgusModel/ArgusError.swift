@@ -33,6 +33,8 @@ public struct ArgusError: Error, CustomStringConvertible, Sendable {
     public var code: Code
     public var message: String
     public var cause: (any Error)?
+    /// For an error about one item of a batch (a sample of a commit): its index in the batch.
+    public var itemIndex: Int?
 
     public init(_ code: Code, _ message: String, cause: (any Error)? = nil) {
         self.code = code

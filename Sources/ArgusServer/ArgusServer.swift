@@ -185,17 +185,11 @@ struct ImportHandler {
             do {
                 return try app.commit().appended
             } catch let e as ArgusError where e.code == .outOfOrder || e.code == .duplicateSample {
-                throw ArgusError(e.code, lineHint(e, batch) + e.message)
+                // The appender's samples are the batch's, in order: the index names the line.
+                guard let i = e.itemIndex, i < batch.count else { throw e }
+                throw ArgusError(e.code, "line \(batch[i].line): " + e.message)
             }
         }
-    }
-
-    /// Finds the line of the first sample a commit error is about (by series and time).
-    func lineHint(_ e: ArgusError, _ batch: [ParsedSample]) -> String {
-        for s in batch where e.message.contains("series \(s.labels) ") && e.message.contains("at \(s.timestamp!)") {
-            return "line \(s.line): "
-        }
-        return ""
     }
 }
 

@@ -327,7 +327,9 @@ public final class MetricStore: @unchecked Sendable {
                     throw ArgusError(.outOfOrder, "out of order sample: series \(s.labels) at \(t) is older than the out-of-order window (\(PromDuration.format(window))) behind its newest sample at \(lastT)")
                 }
                 throw ArgusError(.outOfOrder, "out of order sample: series \(s.labels) at \(t) is older than its newest sample at \(lastT)")
-              } catch let e as ArgusError where skipInvalid && e.code != .badInput {
+              } catch var e as ArgusError {
+                e.itemIndex = i
+                guard skipInvalid && e.code != .badInput else { throw e }
                 // Skip this sample, keep the rest of the batch.
                 if skip.isEmpty { skip = [Bool](repeating: false, count: n) }
                 skip[i] = true

@@ -26,6 +26,14 @@ public struct TextExpositionParser {
     public init(format: Format = .prometheusText) { self.format = format }
 
     public func parse(_ bytes: [UInt8]) throws -> [ParsedSample] {
+        var metadata: [String: MetricMetadata]?
+        return try parse(bytes, metadata: &metadata)
+    }
+
+    /// Parses the samples and, in the same pass, the `# HELP name text`, `# TYPE name type`
+    /// (and OpenMetrics' `# UNIT name unit`) comments by metric family name (when `metadata`
+    /// is not nil). Malformed comments are ignored, as Prometheus does.
+    public func parse(_ bytes: [UInt8], metadata: inout [String: MetricMetadata]?) throws -> [ParsedSample] {
         var out: [ParsedSample] = []
         var lineNo = 0
         var start = 0
@@ -38,41 +46,31 @@ public struct TextExpositionParser {
                 var lineEnd = end
                 if lineEnd > start && p[lineEnd - 1] == 0x0D { lineEnd -= 1 }
                 if format == .openMetrics && lineEnd - start == 5 && Array(p[start..<lineEnd]) == Array("# EOF".utf8) { return }
-                if let s = try parseLine(p, start, lineEnd, lineNo) { out.append(s) }
+                if lineEnd - start > 7 && p[start] == 0x23 {
+                    if metadata != nil { TextExpositionParser.comment(UnsafeBufferPointer(rebasing: p[start..<lineEnd]), into: &metadata!) }
+                } else if let s = try parseLine(p, start, lineEnd, lineNo) {
+                    out.append(s)
+                }
                 start = end + 1
             }
         }
         return out
     }
 
-    /// `# HELP name text`, `# TYPE name type` (and OpenMetrics' `# UNIT name unit`) comments by
-    /// metric family name. Malformed comments are ignored, as Prometheus does.
-    public static func metadata(_ bytes: [UInt8]) -> [String: MetricMetadata] {
-        var out: [String: MetricMetadata] = [:]
-        var start = 0
-        let n = bytes.count
-        while start < n {
-            var end = start
-            while end < n && bytes[end] != 0x0A { end += 1 }
-            if end - start > 7 && bytes[start] == 0x23 {
-                let line = String(decoding: bytes[start..<end], as: UTF8.self)
-                let parts = line.split(separator: " ", maxSplits: 3, omittingEmptySubsequences: true)
-                if parts.count >= 3 && parts[0] == "#" {
-                    let name = String(parts[2])
-                    let rest = parts.count > 3 ? String(parts[3]).trimmingCharacters(in: .whitespacesAndNewlines) : ""
-                    var m = out[name] ?? MetricMetadata(type: "unknown", help: "")
-                    switch parts[1] {
-                    case "HELP": m.help = rest.replacingOccurrences(of: "\\n", with: "\n").replacingOccurrences(of: "\\\\", with: "\\")
-                    case "TYPE": m.type = rest.isEmpty ? "unknown" : rest
-                    case "UNIT": m.unit = rest
-                    default: start = end + 1; continue
-                    }
-                    out[name] = m
-                }
-            }
-            start = end + 1
+    static func comment(_ bytes: UnsafeBufferPointer<UInt8>, into out: inout [String: MetricMetadata]) {
+        let line = String(decoding: bytes, as: UTF8.self)
+        let parts = line.split(separator: " ", maxSplits: 3, omittingEmptySubsequences: true)
+        guard parts.count >= 3 && parts[0] == "#" else { return }
+        let name = String(parts[2])
+        let rest = parts.count > 3 ? String(parts[3]).trimmingCharacters(in: .whitespacesAndNewlines) : ""
+        var m = out[name] ?? MetricMetadata(type: "unknown", help: "")
+        switch parts[1] {
+        case "HELP": m.help = rest.replacingOccurrences(of: "\\n", with: "\n").replacingOccurrences(of: "\\\\", with: "\\")
+        case "TYPE": m.type = rest.isEmpty ? "unknown" : rest
+        case "UNIT": m.unit = rest
+        default: return
         }
-        return out
+        out[name] = m
     }
 
     func fail(_ line: Int, _ why: String) -> ArgusError {

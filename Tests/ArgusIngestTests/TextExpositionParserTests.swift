@@ -1,5 +1,6 @@
 import ArgusIngest
 import ArgusModel
+import ArgusStorage
 import Testing
 
 @Suite struct TextExpositionParserTests {
@@ -68,6 +69,29 @@ import Testing
         } catch {
             #expect("\(error)" == "line 2: the value of label \"b\" is not valid UTF-8")
         }
+    }
+
+    /// HELP, TYPE and UNIT comments are read in the same pass as the samples; malformed
+    /// comments are ignored; OpenMetrics stops at # EOF.
+    @Test func metadataInTheSamePass() throws {
+        let text = """
+        # HELP http_requests_total Requests served,\\nby code.
+        # TYPE http_requests_total counter
+        http_requests_total{code="200"} 3
+        #  just a comment
+        # TYPE
+        # UNIT request_seconds seconds
+        # TYPE request_seconds histogram
+        request_seconds_bucket{le="+Inf"} 1
+        # EOF
+        # TYPE after_eof gauge
+        """
+        var metadata: [String: MetricMetadata]? = [:]
+        let samples = try TextExpositionParser(format: .openMetrics).parse(Array(text.utf8), metadata: &metadata)
+        #expect(samples.count == 2)
+        #expect(metadata?["http_requests_total"] == MetricMetadata(type: "counter", help: "Requests served,\nby code."))
+        #expect(metadata?["request_seconds"] == MetricMetadata(type: "histogram", help: "", unit: "seconds"))
+        #expect(metadata?.count == 2)
     }
 
     @Test func validatorChecksTimeBounds() throws {

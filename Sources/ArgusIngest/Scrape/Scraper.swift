@@ -136,8 +136,9 @@ public struct Scraper: Service {
                 let ct = resp.headers.first(name: "content-type")?.lowercased() ?? ""
                 let format: TextExpositionParser.Format = ct.hasPrefix("application/openmetrics-text") ? .openMetrics : .prometheusText
                 let bytes = Array(body.readableBytesView)
-                let parsed = try TextExpositionParser(format: format).parse(bytes)
-                for (name, m) in TextExpositionParser.metadata(bytes) { store.metadata.record(name, m) }
+                var metadata: [String: MetricMetadata]? = [:]
+                let parsed = try TextExpositionParser(format: format).parse(bytes, metadata: &metadata)
+                for (name, m) in metadata ?? [:] { store.metadata.record(name, m) }
                 return parsed
             }
             group.addTask {

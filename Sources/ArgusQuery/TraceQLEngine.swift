@@ -1,3 +1,4 @@
+import ArgusColumnar
 import ArgusModel
 import ArgusStorage
 import Foundation
@@ -50,7 +51,9 @@ public struct TraceQLEngine: Sendable {
         let evaluator = TraceQLEvaluator(query: query)
         result.totalBlocks = store.blockMetas.count
         let prune = evaluator.traceLevelPrune()
-        let inspectedBytes = try store.scan(startNanos: startNanos, endNanos: endNanos, prune: prune) { frag in
+        let columnFilter = TraceQLColumnFilter(evaluator: evaluator)
+        let granuleFilter: ((inout SpanGranule, inout [Int]) throws -> Void)? = columnFilter.map { f in { try f.filter(&$0, &$1) } }
+        let inspectedBytes = try store.scan(startNanos: startNanos, endNanos: endNanos, prune: prune, granuleFilter: granuleFilter) { frag in
             result.inspectedTraces += 1
             result.inspectedSpans += frag.spans.count
             let sets = evaluator.evaluate(frag.spans)
@@ -274,49 +277,109 @@ public struct TraceQLEvaluator: @unchecked Sendable {
             return out
         case .binary(let op, let l, let r):
             let a = evalSpanset(l, ctx)
+            // As in Tempo, every operator but `||` needs spans on both sides, the negated
+            // structural ones included.
             if a.isEmpty && op != .or { return [] }
             let b = evalSpanset(r, ctx)
             switch op {
-            case .and: return a.isEmpty || b.isEmpty ? [] : union(a, b)
+            case .and: return b.isEmpty ? [] : union(a, b)
             case .or: return union(a, b)
-            case .child:
-                let sa = Set(a)
-                return b.filter { ctx.parent($0).map(sa.contains) ?? false }
-            case .descendant:
-                let sa = Set(a)
-                return b.filter { i in
-                    var p = ctx.parent(i)
-                    var steps = 0
-                    while let x = p, steps < ctx.spans.count {
-                        if sa.contains(x) { return true }
-                        p = ctx.parent(x)
-                        steps += 1
-                    }
-                    return false
-                }
-            case .parent:
-                let parents = Set(a.compactMap { ctx.parent($0) })
-                return b.filter { parents.contains($0) }
-            case .ancestor:
-                var anc = Set<Int>()
-                for i in a {
-                    var p = ctx.parent(i)
-                    var steps = 0
-                    while let x = p, steps < ctx.spans.count, anc.insert(x).inserted {
-                        p = ctx.parent(x)
-                        steps += 1
-                    }
-                }
-                return b.filter { anc.contains($0) }
-            case .sibling:
-                var parents: [Int: Set<Int>] = [:]
-                for i in a { if let p = ctx.parent(i) { parents[p, default: []].insert(i) } }
-                return b.filter { i in
-                    guard let p = ctx.parent(i), let sibs = parents[p] else { return false }
-                    return sibs.contains { $0 != i }
-                }
+            default:
+                if b.isEmpty { return [] }
+                return structural(op, a, b, ctx)
             }
         }
+    }
+
+    /// The five relations between a right-hand span `x` and left-hand spans, plain, negated and
+    /// unioned (see `TraceQLSpansetOp`). Index sets, no per-span allocation beyond them.
+    func structural(_ op: TraceQLSpansetOp, _ a: [Int], _ b: [Int], _ ctx: Context) -> [Int] {
+        enum Relation { case child, descendant, parent, ancestor, sibling }
+        let rel: Relation, mode: Int  // 0 plain, 1 negated, 2 union
+        switch op {
+        case .child: (rel, mode) = (.child, 0)
+        case .descendant: (rel, mode) = (.descendant, 0)
+        case .parent: (rel, mode) = (.parent, 0)
+        case .ancestor: (rel, mode) = (.ancestor, 0)
+        case .sibling: (rel, mode) = (.sibling, 0)
+        case .notChild: (rel, mode) = (.child, 1)
+        case .notDescendant: (rel, mode) = (.descendant, 1)
+        case .notParent: (rel, mode) = (.parent, 1)
+        case .notAncestor: (rel, mode) = (.ancestor, 1)
+        case .notSibling: (rel, mode) = (.sibling, 1)
+        case .unionChild: (rel, mode) = (.child, 2)
+        case .unionDescendant: (rel, mode) = (.descendant, 2)
+        case .unionParent: (rel, mode) = (.parent, 2)
+        case .unionAncestor: (rel, mode) = (.ancestor, 2)
+        case .unionSibling: (rel, mode) = (.sibling, 2)
+        case .and, .or: return []
+        }
+        /// Every proper ancestor of the spans `xs`.
+        func ancestors(_ xs: [Int]) -> Set<Int> {
+            var out = Set<Int>()
+            for i in xs {
+                var p = ctx.parent(i)
+                var steps = 0
+                while let x = p, steps < ctx.spans.count, out.insert(x).inserted {
+                    p = ctx.parent(x)
+                    steps += 1
+                }
+            }
+            return out
+        }
+        func hasAncestor(_ i: Int, in set: Set<Int>) -> Bool {
+            var p = ctx.parent(i)
+            var steps = 0
+            while let x = p, steps < ctx.spans.count {
+                if set.contains(x) { return true }
+                p = ctx.parent(x)
+                steps += 1
+            }
+            return false
+        }
+        func parentCounts(_ xs: [Int]) -> [Int: Int] {
+            var c: [Int: Int] = [:]
+            for i in xs { if let p = ctx.parent(i) { c[p, default: 0] += 1 } }
+            return c
+        }
+        /// `x` (right) is related to some span of `ys` (left), given `ys` prepared per relation.
+        func related(_ x: Int, _ rel: Relation, _ ys: [Int], _ set: Set<Int>, _ derived: Set<Int>, _ counts: [Int: Int]) -> Bool {
+            switch rel {
+            case .child: return ctx.parent(x).map(set.contains) ?? false
+            case .descendant: return hasAncestor(x, in: set)
+            case .parent: return derived.contains(x)
+            case .ancestor: return derived.contains(x)
+            case .sibling:
+                guard let p = ctx.parent(x), let n = counts[p] else { return false }
+                return n - (set.contains(x) ? 1 : 0) > 0
+            }
+        }
+        func prepare(_ ys: [Int], _ rel: Relation) -> (Set<Int>, Set<Int>, [Int: Int]) {
+            let set = Set(ys)
+            switch rel {
+            case .parent: return (set, Set(ys.compactMap { ctx.parent($0) }), [:])
+            case .ancestor: return (set, ancestors(ys), [:])
+            case .sibling: return (set, [], parentCounts(ys))
+            default: return (set, [], [:])
+            }
+        }
+        let (setA, derivedA, countsA) = prepare(a, rel)
+        var out = b.filter { related($0, rel, a, setA, derivedA, countsA) != (mode == 1) }
+        if mode == 2 {
+            // The left-hand spans at the other end: the converse relation against the right side.
+            let converse: Relation
+            switch rel {
+            case .child: converse = .parent
+            case .parent: converse = .child
+            case .descendant: converse = .ancestor
+            case .ancestor: converse = .descendant
+            case .sibling: converse = .sibling
+            }
+            let (setB, derivedB, countsB) = prepare(b, converse)
+            let left = a.filter { related($0, converse, b, setB, derivedB, countsB) }
+            out = union(out, left)
+        }
+        return out
     }
 
     func union(_ a: [Int], _ b: [Int]) -> [Int] {
@@ -388,6 +451,12 @@ public struct TraceQLEvaluator: @unchecked Sendable {
             if let v = s.attributes.value(a.name) { return TraceQLEvaluator.fromSpanValue(v) }
             if let v = s.origin.resource.value(a.name) { return TraceQLEvaluator.fromSpanValue(v) }
             return a.name == "service.name" ? .string(s.service) : nil
+        case .event:
+            for e in s.events { if let v = e.attributes.value(a.name) { return TraceQLEvaluator.fromSpanValue(v) } }
+            return nil
+        case .link:
+            for l in s.links { if let v = l.attributes.value(a.name) { return TraceQLEvaluator.fromSpanValue(v) } }
+            return nil
         case .intrinsic:
             switch a.intrinsic! {
             case .name: return .string(s.name)
@@ -402,6 +471,8 @@ public struct TraceQLEvaluator: @unchecked Sendable {
             case .rootName: return ctx.rootName.map { .string($0) }
             case .traceID: return .string(s.traceID.hex)
             case .eventName: return s.events.first.map { .string($0.name) }
+            case .linkTraceID: return s.links.first.map { .string($0.traceID.hex) }
+            case .linkSpanID: return s.links.first.map { .string(hex64($0.spanID)) }
             }
         }
     }
@@ -420,12 +491,16 @@ public struct TraceQLEvaluator: @unchecked Sendable {
             default: return false
             }
         case .compare(let l, let op, let r):
-            // event:name matches when any event of the span matches.
-            if case .attribute(let a) = l, a.intrinsic == .eventName {
+            // An event or link attribute matches when it matches for one event / link of the
+            // span; `= nil` when no event / link has it.
+            if case .attribute(let a) = l, a.perEventOrLink {
                 let s = ctx.spans[i]
-                if case .literal(.nil) = r { return op == .eq ? s.events.isEmpty : !s.events.isEmpty }
+                if case .literal(.nil) = r {
+                    let present = anyValue(a, s) { _ in true }
+                    return op == .eq ? !present : op == .ne ? present : false
+                }
                 guard let rv = operand(r, i, ctx) else { return false }
-                return s.events.contains { compare(.string($0.name), op, rv) }
+                return anyValue(a, s) { compare($0, op, rv) }
             }
             let lv = operand(l, i, ctx)
             if case .literal(.nil) = r {
@@ -438,6 +513,25 @@ public struct TraceQLEvaluator: @unchecked Sendable {
             guard let lv, let rv = operand(r, i, ctx) else { return false }
             return compare(lv, op, rv)
         }
+    }
+
+    /// Whether `pred` holds for the value of `a` (an event or link attribute or intrinsic) of
+    /// one of the span's events or links.
+    func anyValue(_ a: TraceQLAttribute, _ s: Span, _ pred: (Value) -> Bool) -> Bool {
+        switch a.scope {
+        case .event:
+            for e in s.events { if let v = e.attributes.value(a.name), pred(TraceQLEvaluator.fromSpanValue(v)) { return true } }
+        case .link:
+            for l in s.links { if let v = l.attributes.value(a.name), pred(TraceQLEvaluator.fromSpanValue(v)) { return true } }
+        default:
+            switch a.intrinsic {
+            case .eventName?: for e in s.events where pred(.string(e.name)) { return true }
+            case .linkTraceID?: for l in s.links where pred(.string(l.traceID.hex)) { return true }
+            case .linkSpanID?: for l in s.links where pred(.string(hex64(l.spanID))) { return true }
+            default: break
+            }
+        }
+        return false
     }
 
     @inline(__always) func operand(_ o: TraceQLOperand, _ i: Int, _ ctx: Context?) -> Value? {

@@ -204,10 +204,13 @@ public final class SpanStore: @unchecked Sendable {
 
     /// Calls `body` with trace fragments that have spans overlapping [startNanos, endNanos],
     /// newest data first: the head, heads being written, then blocks from the newest. `prune`
-    /// may skip a block's trace from its summary alone. `body` returns false to stop. Returns
-    /// the bytes of blocks inspected.
+    /// may skip a block's trace from its summary alone; `granuleFilter` may then remove traces
+    /// from the list of a granule's trace-table positions by reading the granule's columns,
+    /// before any of its spans are built. `body` returns false to stop. Returns the bytes of
+    /// blocks inspected.
     @discardableResult
     public func scan(startNanos: Int64, endNanos: Int64, prune: ((TraceSummary) -> Bool)? = nil,
+                     granuleFilter: ((inout SpanGranule, inout [Int]) throws -> Void)? = nil,
                      _ body: (TraceFragment) throws -> Bool) throws -> Int {
         let (bs, fr, headCopy, idx) = lock.withLock { (blocks, frozen, head, headIndex) }
         var groups: [([Span], [TraceID: [Int32]]?)] = []
@@ -242,11 +245,14 @@ public final class SpanStore: @unchecked Sendable {
                     wanted.append(t)
                 }
                 if wanted.isEmpty { continue }
-                let spans = try r.decodeGranule(g)
-                for t in wanted {
-                    let row = Int(r.traceRow[t])
-                    let frag = TraceFragment(traceID: r.traceID(t), spans: Array(spans[row..<(row + Int(r.traceSpans[t]))]))
-                    if try !body(frag) { return inspected }
+                var granule = r.granule(g)
+                if let granuleFilter {
+                    try granuleFilter(&granule, &wanted)
+                    if wanted.isEmpty { continue }
+                }
+                let spans = try r.decodeTraces(&granule, wanted)
+                for (k, t) in wanted.enumerated() {
+                    if try !body(TraceFragment(traceID: r.traceID(t), spans: spans[k])) { return inspected }
                 }
             }
         }

@@ -187,6 +187,40 @@ import Testing
         #expect(try inspected(#"{ event:name = "exception" }"#) == (TraceQLTests.count, 8))
     }
 
+    /// The column filter only ever rejects traces the evaluator would reject: for each query,
+    /// the search over blocks finds exactly the traces whose spans, fully built, match.
+    @Test func columnFilterAgreesWithFullEvaluation() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        let store = try TraceQLTests.makeStore(dir)
+        try store.flush()
+        let queries = [
+            #"{ !(span.amount > 10) }"#, #"{ span.amount != 10.5 }"#, #"{ .http.status_code != 200 }"#,
+            #"{ resource.service.name != "frontend" }"#, #"{ name !~ "GET.*" }"#, #"{ span.missing != nil }"#,
+            #"{ !(span.missing = nil) }"#, #"{ status != error && kind != client }"#, #"{ .service.name = "payment" }"#,
+            #"{ span.service.name = "payment" }"#, #"{ resource.missing = nil && name = "charge" }"#,
+            #"{ statusMessage = "failed" }"#, #"{ name > "P" && name < "S" }"#, #"{ duration <= 5ms }"#,
+            #"{ span.order.items = 3 || span.amount < 2 }"#, #"{ true }"#, #"{ false || name = "charge" }"#,
+            #"{ span.http.method = "GET" && !(resource.service.name =~ "front.*") }"#, #"{ span.amount = 7 }"#,
+            #"{ span.amount >= 7.5 && span.amount <= 9.5 }"#, #"{ .db.system =~ "post.*" && !(kind = server) }"#,
+            #"{ !(status = ok || status = unset) }"#, #"{ span.http.status_code = "500" }"#, #"{ resource.service.name }"#,
+            #"{ span.order.items > 2 } | count() = 1"#, #"{ kind = server } | count() >= 3"#, #"{ } | count() = 5"#,
+            #"{ name = "charge" } !< { kind = server }"#, #"{ event:name = "exception" || span.amount < 3 }"#,
+            #"{ trace:duration > 300ms && status = error }"#, #"{ span:id != nil && name = "placeOrder" && span.order.items < 3 }"#,
+        ]
+        for q in queries {
+            let parsed = try TraceQLParser.parse(q)
+            let ev = TraceQLEvaluator(query: parsed)
+            var want = Set<TraceID>()
+            try store.scan(startNanos: 0, endNanos: .max / 2) { frag in
+                if !ev.evaluate(frag.spans).isEmpty { want.insert(frag.traceID) }
+                return true
+            }
+            let got = try TraceQLEngine().search(parsed, store: store, startNanos: 0, endNanos: .max / 2, limit: 1000)
+            #expect(Set(got.traces.map(\.traceID)) == want, "query \(q)")
+        }
+    }
+
     @Test func resultsCarryRootsSpanSetsAndAttributes() throws {
         let dir = TempDir()
         defer { dir.remove() }

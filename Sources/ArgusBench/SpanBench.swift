@@ -148,7 +148,7 @@ func evictFromPageCache(_ dir: String) {
     }
 }
 
-// argus-bench spans [--spans N] [--hours H] [--block-minutes M] [--retention-hours R] [--lookups N] [--otlp-spans N] [--dir DIR]
+// argus-bench spans [--spans N] [--hours H] [--block-minutes M] [--retention-hours R] [--lookups N] [--otlp-spans N] [--head-search 1] [--dir DIR]
 func runSpanBench(_ args: [String]) async throws {
     var total = 1_000_000
     var hours: Int64 = 1
@@ -157,6 +157,7 @@ func runSpanBench(_ args: [String]) async throws {
     var retentionHours: Int64 = 10
     var lookups = 2000
     var otlpSpans = 300_000
+    var headSearch = false
     var i = 0
     while i < args.count {
         let v = i + 1 < args.count ? args[i + 1] : ""
@@ -168,6 +169,7 @@ func runSpanBench(_ args: [String]) async throws {
         case "--retention-hours": retentionHours = Int64(v) ?? retentionHours
         case "--lookups": lookups = Int(v) ?? lookups
         case "--otlp-spans": otlpSpans = Int(v) ?? otlpSpans
+        case "--head-search": headSearch = v == "1" || v == "true"
         default:
             FileHandle.standardError.write("unknown option \(args[i])\n".data(using: .utf8)!)
             exit(2)
@@ -309,10 +311,11 @@ func runSpanBench(_ args: [String]) async throws {
     try lookupBench("compacted, cold (page cache dropped)")
     try lookupBench("compacted, warm")
 
-    // 4. TraceQL searches over the last hour.
+    // 4. TraceQL searches over the last hour, in blocks; then (5.) over the same hour held in
+    // the head of a second store, as a live store with a block period over an hour has it.
     let engine = TraceQLEngine()
     let qStart = now - 3_600_000_000_000, qEnd = now + 3_600_000_000_000
-    for q in [#"{ resource.service.name = "payment" && span.app.payment.amount > 499.9 && span.app.loyalty.level = "gold" }"#,
+    let queries = [#"{ resource.service.name = "payment" && span.app.payment.amount > 499.9 && span.app.loyalty.level = "gold" }"#,
               #"{ span.http.route = "/cart/checkout" && span.http.response.status_code = 500 }"#,
               #"{ resource.service.name = "checkout" && duration > 200ms }"#,
               #"{ duration > 390ms && duration < 400ms && kind = server }"#,
@@ -321,14 +324,46 @@ func runSpanBench(_ args: [String]) async throws {
               #"{ name = "charge" } < { resource.service.name = "checkout" && kind = client } > { }"#,
               #"{ resource.service.name = "frontend" } | count() > 7"#,
               #"{ span.db.system = "redis" } | count() > 12"#,
-              #"{ status = error } | by(resource.service.name) | count() > 1"#] {
-        let parsed = try TraceQLParser.parse(q)
-        var r: TraceQLSearchResult?
-        _ = try seconds { r = try engine.search(parsed, store: store, startNanos: qStart, endNanos: qEnd, limit: 20) }
-        let s = try seconds { r = try engine.search(parsed, store: store, startNanos: qStart, endNanos: qEnd, limit: 20) }
-        print("TraceQL \(q): \(r!.traces.count) traces, inspected \(r!.inspectedTraces) traces / \(r!.inspectedSpans) spans in \(fmt(s * 1000, 0)) ms")
+              #"{ status = error } | by(resource.service.name) | count() > 1"#]
+    func searches(_ store: SpanStore, _ label: String) throws {
+        for q in queries {
+            let parsed = try TraceQLParser.parse(q)
+            var r: TraceQLSearchResult?
+            _ = try seconds { r = try engine.search(parsed, store: store, startNanos: qStart, endNanos: qEnd, limit: 20) }
+            let s = try seconds { r = try engine.search(parsed, store: store, startNanos: qStart, endNanos: qEnd, limit: 20) }
+            print("TraceQL (\(label)) \(q): \(r!.traces.count) traces, inspected \(r!.inspectedTraces) traces / \(r!.inspectedSpans) spans in \(fmt(s * 1000, 0)) ms")
+        }
     }
+    try searches(store, "blocks")
     store.close()
+    if headSearch {
+        let hdir = dir + "/head-store"
+        var ho = options
+        ho.dataDir = hdir
+        ho.blockDuration = 24 * 3_600_000
+        let head = try SpanStore(options: ho, logger: logger)
+        var gen = ShopTraceGenerator()
+        var batch: [Span] = []
+        var n = 0, k: Int64 = 0, inHead = 0
+        while n < total {
+            let ts = start + k * step
+            var t = gen.trace(start: 0)
+            k += 1
+            n += t.count
+            guard ts >= qStart else { continue }
+            for j in t.indices { t[j].startNanos += ts }
+            inHead += t.count
+            batch += t
+            if batch.count >= 1000 {
+                try head.append(batch)
+                batch.removeAll(keepingCapacity: true)
+            }
+        }
+        if !batch.isEmpty { try head.append(batch) }
+        print("head store: \(inHead) spans of the last hour in the head")
+        try searches(head, "head")
+        head.close()
+    }
 }
 
 /// CPU time of the calling thread: a lookup's own cost, without time the scheduler gave to

@@ -148,6 +148,37 @@ final class TraceQLColumnFilter {
         traces.removeLast(traces.count - kept)
     }
 
+    /// Whether the trace made of `spans[rows]` (spans in memory: the head) may match, by the
+    /// same rule as for a granule, each span tested alone (`TraceQLEvaluator.testSpan`).
+    func mayMatch(spans: [Span], rows: [Int32]) -> Bool {
+        func may(_ n: Need) -> Bool {
+            switch n {
+            case .always: return !rows.isEmpty
+            case .some(let k):
+                let f = filters[k]
+                for r in rows where evaluator.testSpan(f, spans[Int(r)]) != TraceQLColumnFilter.no { return true }
+                return false
+            case .all(let ns):
+                for x in ns where !may(x) { return false }
+                return true
+            case .either(let ns):
+                for x in ns where may(x) { return true }
+                return false
+            }
+        }
+        guard may(need) else { return false }
+        if let (k, op, n) = count {
+            var yes = 0
+            for r in rows {
+                let v = evaluator.testSpan(filters[k], spans[Int(r)])
+                if v == TraceQLColumnFilter.maybe { return true }
+                if v == TraceQLColumnFilter.yes { yes += 1 }
+            }
+            return TraceQLEvaluator.compare(Double(yes), op, n)
+        }
+        return true
+    }
+
     func mayMatch(_ n: Need, _ rows: Range<Int>, _ g: SpanGranule) -> Bool {
         switch n {
         case .always: return !rows.isEmpty

@@ -53,7 +53,9 @@ public struct TraceQLEngine: Sendable {
         let prune = evaluator.traceLevelPrune()
         let columnFilter = TraceQLColumnFilter(evaluator: evaluator)
         let granuleFilter: ((inout SpanGranule, inout [Int]) throws -> Void)? = columnFilter.map { f in { try f.filter(&$0, &$1) } }
-        let inspectedBytes = try store.scan(startNanos: startNanos, endNanos: endNanos, prune: prune, granuleFilter: granuleFilter) { frag in
+        let headFilter: (([Span], [Int32]) -> Bool)? = columnFilter.map { f in { f.mayMatch(spans: $0, rows: $1) } }
+        let inspectedBytes = try store.scan(startNanos: startNanos, endNanos: endNanos, prune: prune, granuleFilter: granuleFilter,
+                                            headFilter: headFilter) { frag in
             result.inspectedTraces += 1
             result.inspectedSpans += frag.spans.count
             let sets = evaluator.evaluate(frag.spans)
@@ -439,8 +441,25 @@ public struct TraceQLEvaluator: @unchecked Sendable {
         }
     }
 
+    /// The attribute's value depends on the whole trace (`trace:duration`, `trace:rootService`,
+    /// `trace:rootName`), not on the span alone.
+    static func isTraceLevel(_ a: TraceQLAttribute) -> Bool {
+        a.scope == .intrinsic && (a.intrinsic == .traceDuration || a.intrinsic == .rootService || a.intrinsic == .rootName)
+    }
+
     func value(_ a: TraceQLAttribute, _ i: Int, _ ctx: Context) -> Value? {
-        let s = ctx.spans[i]
+        if TraceQLEvaluator.isTraceLevel(a) {
+            switch a.intrinsic! {
+            case .traceDuration: return .duration(ctx.traceDuration)
+            case .rootService: return ctx.rootService.map { .string($0) }
+            default: return ctx.rootName.map { .string($0) }
+            }
+        }
+        return spanValue(a, ctx.spans[i])
+    }
+
+    /// The value of an attribute that is not trace-level (see `isTraceLevel`) for span `s`.
+    func spanValue(_ a: TraceQLAttribute, _ s: Span) -> Value? {
         switch a.scope {
         case .span:
             return s.attributes.value(a.name).map(TraceQLEvaluator.fromSpanValue)
@@ -466,9 +485,7 @@ public struct TraceQLEvaluator: @unchecked Sendable {
             case .duration: return .duration(s.durationNanos)
             case .spanID: return .string(hex64(s.spanID))
             case .parentID: return s.parentSpanID == 0 ? nil : .string(hex64(s.parentSpanID))
-            case .traceDuration: return .duration(ctx.traceDuration)
-            case .rootService: return ctx.rootService.map { .string($0) }
-            case .rootName: return ctx.rootName.map { .string($0) }
+            case .traceDuration, .rootService, .rootName: return nil
             case .traceID: return .string(s.traceID.hex)
             case .eventName: return s.events.first.map { .string($0.name) }
             case .linkTraceID: return s.links.first.map { .string($0.traceID.hex) }
@@ -491,27 +508,70 @@ public struct TraceQLEvaluator: @unchecked Sendable {
             default: return false
             }
         case .compare(let l, let op, let r):
-            // An event or link attribute matches when it matches for one event / link of the
-            // span; `= nil` when no event / link has it.
-            if case .attribute(let a) = l, a.perEventOrLink {
-                let s = ctx.spans[i]
-                if case .literal(.nil) = r {
-                    let present = anyValue(a, s) { _ in true }
-                    return op == .eq ? !present : op == .ne ? present : false
-                }
-                guard let rv = operand(r, i, ctx) else { return false }
-                return anyValue(a, s) { compare($0, op, rv) }
-            }
-            let lv = operand(l, i, ctx)
+            return testCompare(l, op, r, ctx.spans[i]) { operand($0, i, ctx) }
+        }
+    }
+
+    /// `l op r` for span `s`, operands valued by `operandValue`.
+    @inline(__always) func testCompare(_ l: TraceQLOperand, _ op: TraceQLCompareOp, _ r: TraceQLOperand, _ s: Span,
+                                       _ operandValue: (TraceQLOperand) -> Value?) -> Bool {
+        // An event or link attribute matches when it matches for one event / link of the
+        // span; `= nil` when no event / link has it.
+        if case .attribute(let a) = l, a.perEventOrLink {
             if case .literal(.nil) = r {
-                switch op {
-                case .eq: return lv == nil
-                case .ne: return lv != nil
-                default: return false
-                }
+                let present = anyValue(a, s) { _ in true }
+                return op == .eq ? !present : op == .ne ? present : false
             }
-            guard let lv, let rv = operand(r, i, ctx) else { return false }
-            return compare(lv, op, rv)
+            guard let rv = operandValue(r) else { return false }
+            return anyValue(a, s) { compare($0, op, rv) }
+        }
+        let lv = operandValue(l)
+        if case .literal(.nil) = r {
+            switch op {
+            case .eq: return lv == nil
+            case .ne: return lv != nil
+            default: return false
+            }
+        }
+        guard let lv, let rv = operandValue(r) else { return false }
+        return compare(lv, op, rv)
+    }
+
+    /// `e` for span `s` alone, in three-valued logic (`TraceQLColumnFilter.Tri`): terms that
+    /// need the trace (trace-level intrinsics) are maybe.
+    func testSpan(_ e: TraceQLFieldExpr, _ s: Span) -> UInt8 {
+        switch e {
+        case .and(let l, let r):
+            let x = testSpan(l, s)
+            if x == 0 { return 0 }
+            let y = testSpan(r, s)
+            if y == 0 { return 0 }
+            return x == 1 && y == 1 ? 1 : 2
+        case .or(let l, let r):
+            let x = testSpan(l, s)
+            if x == 1 { return 1 }
+            let y = testSpan(r, s)
+            if y == 1 { return 1 }
+            return x == 0 && y == 0 ? 0 : 2
+        case .not(let x):
+            let v = testSpan(x, s)
+            return v == 2 ? 2 : 1 - v
+        case .operand(let o):
+            switch o {
+            case .literal(.bool(let b)): return b ? 1 : 0
+            case .attribute(let a):
+                if TraceQLEvaluator.isTraceLevel(a) { return 2 }
+                if case .bool(let b)? = spanValue(a, s) { return b ? 1 : 0 }
+                return 0
+            default: return 0
+            }
+        case .compare(let l, let op, let r):
+            if case .attribute(let a) = l, TraceQLEvaluator.isTraceLevel(a) { return 2 }
+            if case .attribute(let a) = r, TraceQLEvaluator.isTraceLevel(a) { return 2 }
+            return testCompare(l, op, r, s) { o in
+                if case .attribute(let a) = o { return spanValue(a, s) }
+                return operand(o, 0, nil)
+            } ? 1 : 0
         }
     }
 

@@ -187,13 +187,14 @@ import Testing
         #expect(try inspected(#"{ event:name = "exception" }"#) == (TraceQLTests.count, 8))
     }
 
-    /// The column filter only ever rejects traces the evaluator would reject: for each query,
-    /// the search over blocks finds exactly the traces whose spans, fully built, match.
-    @Test func columnFilterAgreesWithFullEvaluation() throws {
+    /// The column filter (blocks) and the span filter (head) only ever reject traces the
+    /// evaluator would reject: for each query, the search finds exactly the traces whose spans,
+    /// fully built, match; over a store with half its traces in the head, then all in blocks.
+    @Test(arguments: [false, true]) func prefiltersAgreeWithFullEvaluation(flushed: Bool) throws {
         let dir = TempDir()
         defer { dir.remove() }
         let store = try TraceQLTests.makeStore(dir)
-        try store.flush()
+        if flushed { try store.flush() }
         let queries = [
             #"{ !(span.amount > 10) }"#, #"{ span.amount != 10.5 }"#, #"{ .http.status_code != 200 }"#,
             #"{ resource.service.name != "frontend" }"#, #"{ name !~ "GET.*" }"#, #"{ span.missing != nil }"#,
@@ -219,6 +220,10 @@ import Testing
             let got = try TraceQLEngine().search(parsed, store: store, startNanos: 0, endNanos: .max / 2, limit: 1000)
             #expect(Set(got.traces.map(\.traceID)) == want, "query \(q)")
         }
+        // Traces 21…39 are in the head: only the matching ones (amount = n + 0.5 > 30) are
+        // copied out and evaluated.
+        let r = try TraceQLEngine().search(TraceQLParser.parse(#"{ span.amount > 30 }"#), store: store, startNanos: 0, endNanos: .max / 2, limit: 1000)
+        #expect(r.traces.count == 10 && r.inspectedTraces == 10)
     }
 
     @Test func resultsCarryRootsSpanSetsAndAttributes() throws {

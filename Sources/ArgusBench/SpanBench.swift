@@ -331,7 +331,7 @@ func runSpanBench(_ args: [String]) async throws {
             var r: TraceQLSearchResult?
             _ = try seconds { r = try engine.search(parsed, store: store, startNanos: qStart, endNanos: qEnd, limit: 20) }
             let s = try seconds { r = try engine.search(parsed, store: store, startNanos: qStart, endNanos: qEnd, limit: 20) }
-            print("TraceQL (\(label)) \(q): \(r!.traces.count) traces, inspected \(r!.inspectedTraces) traces / \(r!.inspectedSpans) spans in \(fmt(s * 1000, 0)) ms")
+            print("TraceQL (\(label)) \(q): \(r!.traces.count) traces, inspected \(r!.inspectedTraces) traces / \(r!.inspectedSpans) spans, evaluated \(r!.evaluatedTraces) traces / \(r!.evaluatedSpans) spans in \(fmt(s * 1000, 0)) ms")
         }
     }
     try searches(store, "blocks")

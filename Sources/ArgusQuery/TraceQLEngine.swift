@@ -31,8 +31,13 @@ public struct TraceQLTraceResult: Sendable {
 
 public struct TraceQLSearchResult: Sendable {
     public var traces: [TraceQLTraceResult]
+    /// Trace fragments (and their spans) in the time range the search looked at, those the
+    /// prefilters rejected included.
     public var inspectedTraces = 0
     public var inspectedSpans = 0
+    /// Of those, the fragments whose spans were built and evaluated in full.
+    public var evaluatedTraces = 0
+    public var evaluatedSpans = 0
     public var inspectedBytes = 0
     public var totalBlocks = 0
 }
@@ -52,12 +57,30 @@ public struct TraceQLEngine: Sendable {
         result.totalBlocks = store.blockMetas.count
         let prune = evaluator.traceLevelPrune()
         let columnFilter = TraceQLColumnFilter(evaluator: evaluator)
-        let granuleFilter: ((inout SpanGranule, inout [Int]) throws -> Void)? = columnFilter.map { f in { try f.filter(&$0, &$1) } }
-        let headFilter: (([Span], [Int32]) -> Bool)? = columnFilter.map { f in { f.mayMatch(spans: $0, rows: $1) } }
+        /// Traces and spans the prefilters rejected.
+        final class Rejected { var traces = 0, spans = 0 }
+        let rejected = Rejected()
+        let granuleFilter: ((inout SpanGranule, inout [Int]) throws -> Void)? = columnFilter.map { f in
+            { granule, traces in
+                let r = granule.reader
+                let before = traces.count, spansBefore = traces.reduce(0) { $0 + Int(r.traceSpans[$1]) }
+                try f.filter(&granule, &traces)
+                rejected.traces += before - traces.count
+                rejected.spans += spansBefore - traces.reduce(0) { $0 + Int(r.traceSpans[$1]) }
+            }
+        }
+        let headFilter: (([Span], [Int32]) -> Bool)? = columnFilter.map { f in
+            { spans, rows in
+                if f.mayMatch(spans: spans, rows: rows) { return true }
+                rejected.traces += 1
+                rejected.spans += rows.count
+                return false
+            }
+        }
         let inspectedBytes = try store.scan(startNanos: startNanos, endNanos: endNanos, prune: prune, granuleFilter: granuleFilter,
                                             headFilter: headFilter) { frag in
-            result.inspectedTraces += 1
-            result.inspectedSpans += frag.spans.count
+            result.evaluatedTraces += 1
+            result.evaluatedSpans += frag.spans.count
             let sets = evaluator.evaluate(frag.spans)
             if sets.isEmpty { return true }
             if found[frag.traceID] == nil {
@@ -70,6 +93,8 @@ public struct TraceQLEngine: Sendable {
             return true
         }
         result.inspectedBytes = inspectedBytes
+        result.inspectedTraces = result.evaluatedTraces + rejected.traces
+        result.inspectedSpans = result.evaluatedSpans + rejected.spans
         for id in order {
             let spans = try store.trace(id)
             var stats: [String: (spans: Int, errors: Int)] = [:]

@@ -42,7 +42,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: settings),
-        .target(name: "ArgusQuery", dependencies: ["ArgusModel", "ArgusStorage"], swiftSettings: settings),
+        .target(name: "ArgusQuery", dependencies: ["ArgusModel", "ArgusColumnar", "ArgusStorage"], swiftSettings: settings),
         .target(name: "ArgusOTLP", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")], exclude: ["README.md"]),
         .target(
             name: "ArgusIngest",

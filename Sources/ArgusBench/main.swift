@@ -10,7 +10,7 @@ import Foundation
 //   argus-bench dash [--frames N] [--idle-seconds S]
 //   argus-bench rules [--series N] [--evals E]
 //   argus-bench logs [--records N] [--batch N] [--rare-every N] [--dir DIR]
-//   argus-bench spans [--spans N] [--block-minutes M] [--lookups N] [--dir DIR]
+//   argus-bench spans [--spans N] [--hours H] [--block-minutes M] [--retention-hours R] [--lookups N] [--otlp-spans N] [--head-search 1] [--dir DIR]
 
 let args = Array(CommandLine.arguments.dropFirst())
 let rest = Array(args.dropFirst())

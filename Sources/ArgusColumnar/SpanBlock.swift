@@ -406,31 +406,55 @@ public final class SpanBlockReader: @unchecked Sendable {
         return try Zstd.decompress(src, size: col.raw)
     }
 
+    /// Granule `g` with no column decompressed yet.
+    public func granule(_ g: Int) -> SpanGranule { SpanGranule(reader: self, index: g) }
+
     /// Every span of granule `g`, in row order.
     public func decodeGranule(_ g: Int) throws -> [Span] {
+        var gran = granule(g)
+        return try decodeTraces(&gran, Array(granuleFirstTrace[g]..<granuleFirstTrace[g + 1])).flatMap { $0 }
+    }
+
+    /// The spans of trace `i` (a trace-table position), sorted by start. Only the trace's rows
+    /// become spans; rows after it are not read.
+    public func spans(trace i: Int) throws -> [Span] {
+        var gran = granule(Int(traceGranule[i]))
+        return try decodeTraces(&gran, [i])[0]
+    }
+
+    /// The spans of each of `traces` (trace-table positions, all in `gran`'s granule), each
+    /// sorted by start. Rows of other traces are stepped over without building spans; the
+    /// columns `gran` lacks are decompressed into it.
+    public func decodeTraces(_ gran: inout SpanGranule, _ traces: [Int]) throws -> [[Span]] {
+        let g = gran.index
         let n = granuleRows[g]
-        var out: [Span] = []
-        out.reserveCapacity(n)
-        let colData = try SpanColumn.allCases.map { try column(g, $0) }
-        // The trace of each row, from the trace table.
-        var traceOfRow = [Int32](repeating: -1, count: n)
-        for t in granuleFirstTrace[g]..<granuleFirstTrace[g + 1] {
+        var out = [[Span]](repeating: [], count: traces.count)
+        if traces.isEmpty { return out }
+        var owner = [Int32](repeating: -1, count: n)
+        var end = 0
+        for (k, t) in traces.enumerated() {
+            guard Int(traceGranule[t]) == g else { throw ColumnarError.corrupt("\(dir): trace \(t) is not in granule \(g)") }
             let r0 = Int(traceRow[t])
             let c = Int(traceSpans[t])
             guard r0 + c <= n else { throw ColumnarError.corrupt("\(dir): trace rows outside granule \(g)") }
-            for r in r0..<(r0 + c) { traceOfRow[r] = Int32(t) }
+            for r in r0..<(r0 + c) { owner[r] = Int32(k) }
+            out[k].reserveCapacity(c)
+            end = max(end, r0 + c)
         }
-        try colData[0].withUnsafeBytes { p0 in
-        try colData[1].withUnsafeBytes { p1 in
-        try colData[2].withUnsafeBytes { p2 in
-        try colData[3].withUnsafeBytes { p3 in
-        try colData[4].withUnsafeBytes { p4 in
-        try colData[5].withUnsafeBytes { p5 in
-        try colData[6].withUnsafeBytes { p6 in
-        try colData[7].withUnsafeBytes { p7 in
-        try colData[8].withUnsafeBytes { p8 in
-        try colData[9].withUnsafeBytes { p9 in
-        try colData[10].withUnsafeBytes { p10 in
+        for c in SpanColumn.allCases { try gran.load(c) }
+        var sids = [UInt64](repeating: 0, count: end)
+        let cols = gran.raw
+        try cols[0]!.withUnsafeBytes { p0 in
+        try cols[1]!.withUnsafeBytes { p1 in
+        try cols[2]!.withUnsafeBytes { p2 in
+        try cols[3]!.withUnsafeBytes { p3 in
+        try cols[4]!.withUnsafeBytes { p4 in
+        try cols[5]!.withUnsafeBytes { p5 in
+        try cols[6]!.withUnsafeBytes { p6 in
+        try cols[7]!.withUnsafeBytes { p7 in
+        try cols[8]!.withUnsafeBytes { p8 in
+        try cols[9]!.withUnsafeBytes { p9 in
+        try cols[10]!.withUnsafeBytes { p10 in
             var rID = ByteReader(p0), rPR = ByteReader(p1), rPX = ByteReader(p2), rN = ByteReader(p3), rO = ByteReader(p4)
             var rKS = ByteReader(p5), rSM = ByteReader(p6), rST = ByteReader(p7), rD = ByteReader(p8), rA = ByteReader(p9), rX = ByteReader(p10)
             let strings = self.strings
@@ -440,19 +464,31 @@ public final class SpanBlockReader: @unchecked Sendable {
                 return strings[i]
             }
             var start: Int64 = 0
-            for row in 0..<n {
-                let t = Int(traceOfRow[row])
-                guard t >= 0 else { throw ColumnarError.corrupt("\(dir): row \(row) of granule \(g) belongs to no trace") }
+            for row in 0..<end {
                 let sid = try rID.u64()
+                sids[row] = sid
                 let pref = try rPR.uvarint()
                 var pid: UInt64 = 0
                 if pref == 1 {
                     pid = try rPX.u64()
                 } else if pref >= 2 {
                     let back = Int(pref) - 1
-                    guard back <= row else { throw ColumnarError.corrupt("parent row") }
-                    pid = out[row - back].spanID
+                    guard back <= row else { throw ColumnarError.corrupt("\(dir): parent row before the granule") }
+                    pid = sids[row - back]
                 }
+                let k = Int(owner[row])
+                if k < 0 {
+                    _ = try rN.uvarint()
+                    _ = try rO.uvarint()
+                    _ = try rKS.u8()
+                    _ = try rSM.uvarint()
+                    start &+= try rST.varint()
+                    _ = try rD.uvarint()
+                    try SpanAttributeCoding.skip(&rA)
+                    try SpanBlockReader.skipExtras(&rX)
+                    continue
+                }
+                let t = traces[k]
                 let name = try str(&rN)
                 let oi = Int(try rO.uvarint())
                 guard oi < origins.count else { throw ColumnarError.corrupt("origin id") }
@@ -482,20 +518,34 @@ public final class SpanBlockReader: @unchecked Sendable {
                         links.append(SpanLink(traceID: lt, spanID: ls, traceState: try str(&rX), attributes: try SpanAttributeCoding.decode(&rX, strings: strings)))
                     }
                 }
-                out.append(Span(traceID: TraceID(hi: traceHi[t], lo: traceLo[t]), spanID: sid, parentSpanID: pid, traceState: ts, flags: flags,
-                                name: name, kind: SpanKind(rawValue: ks & 0x0F) ?? .unspecified, startNanos: start, durationNanos: dur,
-                                status: SpanStatus(rawValue: ks >> 4) ?? .unset, statusMessage: msg, attributes: attrs,
-                                events: events, links: links, origin: origins[oi]))
+                out[k].append(Span(traceID: TraceID(hi: traceHi[t], lo: traceLo[t]), spanID: sid, parentSpanID: pid, traceState: ts, flags: flags,
+                                   name: name, kind: SpanKind(rawValue: ks & 0x0F) ?? .unspecified, startNanos: start, durationNanos: dur,
+                                   status: SpanStatus(rawValue: ks >> 4) ?? .unset, statusMessage: msg, attributes: attrs,
+                                   events: events, links: links, origin: origins[oi]))
             }
         }}}}}}}}}}}
         return out
     }
 
-    /// The spans of trace `i` (a trace-table position), sorted by start.
-    public func spans(trace i: Int) throws -> [Span] {
-        let g = Int(traceGranule[i])
-        let all = try decodeGranule(g)
-        let r0 = Int(traceRow[i])
-        return Array(all[r0..<(r0 + Int(traceSpans[i]))])
+    /// Moves past one row of the extras column.
+    static func skipExtras(_ r: inout ByteReader) throws {
+        _ = try r.uvarint()
+        _ = try r.uvarint()
+        let ne = Int(try r.uvarint())
+        guard ne <= r.remaining else { throw ColumnarError.corrupt("event count") }
+        for _ in 0..<ne {
+            _ = try r.varint()
+            _ = try r.uvarint()
+            try SpanAttributeCoding.skip(&r)
+        }
+        let nl = Int(try r.uvarint())
+        guard nl <= r.remaining else { throw ColumnarError.corrupt("link count") }
+        for _ in 0..<nl {
+            _ = try r.u64()
+            _ = try r.u64()
+            _ = try r.u64()
+            _ = try r.uvarint()
+            try SpanAttributeCoding.skip(&r)
+        }
     }
 }

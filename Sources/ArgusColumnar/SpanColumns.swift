@@ -91,6 +91,23 @@ public enum SpanAttributeCoding {
         return out
     }
 
+    /// Moves past one attribute list in dictionary form.
+    public static func skip(_ r: inout ByteReader) throws {
+        let n = Int(try r.uvarint())
+        guard n <= r.remaining else { throw ColumnarError.corrupt("attribute count \(n)") }
+        for _ in 0..<n {
+            _ = try r.uvarint()
+            let tag = try r.u8()
+            switch tag {
+            case SpanValueTag.string.rawValue, SpanValueTag.raw.rawValue: _ = try r.uvarint()
+            case SpanValueTag.int.rawValue: _ = try r.varint()
+            case SpanValueTag.double.rawValue: _ = try r.u64()
+            case SpanValueTag.boolFalse.rawValue, SpanValueTag.boolTrue.rawValue: break
+            default: throw ColumnarError.corrupt("unknown attribute value tag \(tag)")
+            }
+        }
+    }
+
     public static func encodeInline(_ attrs: [SpanAttribute], into w: inout ByteWriter) {
         w.uvarint(UInt64(attrs.count))
         for a in attrs {

@@ -15,6 +15,10 @@ import ServiceLifecycle
 ///
 /// Counters are cumulative from process start; `flush` writes the current values of every
 /// series that changed since the last flush (a `SpanMetricsService` calls it periodically).
+/// Each `traces_spanmetrics_latency_bucket` series written gets an exemplar (labels `trace_id`,
+/// `span_id`; value the duration in seconds; time the span's end, at most the flush time) for
+/// the latest-ending span observed into that bucket since the last flush, as Tempo's
+/// generator does, so `/api/v1/query_exemplars` leads from a latency panel to traces.
 public final class SpanMetrics: @unchecked Sendable {
     /// Tempo's default latency buckets, in seconds.
     public static let buckets: [Double] = [0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.024, 2.048, 4.096, 8.192, 16.384]
@@ -28,15 +32,33 @@ public final class SpanMetrics: @unchecked Sendable {
     struct EdgeKey: Hashable {
         var client: String, server: String
     }
+    /// A span to show as the exemplar of the bucket it fell into.
+    struct ExemplarNote {
+        var trace: TraceID
+        var span: UInt64
+        var seconds: Double
+        var endMillis: Int64
+    }
     struct Histogram {
         var count: Double = 0
         var sum: Double = 0
         var buckets = [Double](repeating: 0, count: SpanMetrics.buckets.count)
+        /// Per bucket (the last one is +Inf), the latest-ending span since the last flush;
+        /// empty until a span with an exemplar is observed.
+        var exemplars: [ExemplarNote?] = []
 
-        mutating func observe(_ seconds: Double) {
+        mutating func observe(_ seconds: Double, exemplar: ExemplarNote? = nil) {
             count += 1
             sum += seconds
-            for (i, b) in SpanMetrics.buckets.enumerated() where seconds <= b { buckets[i] += 1 }
+            var first = SpanMetrics.buckets.count
+            for (i, b) in SpanMetrics.buckets.enumerated() where seconds <= b {
+                buckets[i] += 1
+                if i < first { first = i }
+            }
+            if let exemplar {
+                if exemplars.isEmpty { exemplars = Array(repeating: nil, count: SpanMetrics.buckets.count + 1) }
+                if exemplars[first].map({ $0.endMillis <= exemplar.endMillis }) ?? true { exemplars[first] = exemplar }
+            }
         }
     }
     struct Edge {
@@ -79,7 +101,8 @@ public final class SpanMetrics: @unchecked Sendable {
             for s in spans {
                 let key = CallKey(service: s.service, name: s.name, kind: s.kind, status: s.status)
                 let seconds = Double(s.durationNanos) / 1e9
-                calls[key, default: Histogram()].observe(seconds)
+                calls[key, default: Histogram()].observe(seconds, exemplar: ExemplarNote(trace: s.traceID, span: s.spanID, seconds: seconds,
+                                                                                         endMillis: s.endNanos / 1_000_000))
                 dirtyCalls.insert(key)
                 switch s.kind {
                 case .client, .producer:
@@ -121,13 +144,14 @@ public final class SpanMetrics: @unchecked Sendable {
     /// service-graph spans that waited too long. Returns the samples written.
     @discardableResult
     public func flush(t: Int64 = TimeUtil.nowMillis(), now: Int64 = TimeUtil.nowNanos()) throws -> Int {
-        var samples: [(Labels, Double)] = []
+        var samples: [(Labels, Double, Exemplar?)] = []
         lock.withLock {
             for k in dirtyCalls {
                 let h = calls[k]!
                 let base: [(String, String)] = [("service", k.service), ("span_name", k.name), ("span_kind", k.kind.otlpName), ("status_code", k.status.otlpName)]
                 append(&samples, "traces_spanmetrics_calls_total", base, h.count)
-                appendHistogram(&samples, "traces_spanmetrics_latency", base, h)
+                appendHistogram(&samples, "traces_spanmetrics_latency", base, h, exemplarTime: t)
+                calls[k]!.exemplars = []
             }
             for k in dirtyEdges {
                 let e = edges[k]!
@@ -146,19 +170,29 @@ public final class SpanMetrics: @unchecked Sendable {
         if samples.isEmpty { return 0 }
         let app = store.appender()
         app.reserve(samples.count)
-        for (l, v) in samples { try app.append(l, t, v) }
+        for (l, v, e) in samples {
+            let ref = try app.append(l, t, v)
+            if let e { app.appendExemplar(ref: ref, e) }
+        }
         return try app.commit(skipInvalid: true).appended
     }
 
-    func append(_ out: inout [(Labels, Double)], _ name: String, _ labels: [(String, String)], _ v: Double) {
-        out.append((Labels([("__name__", name)] + labels), v))
+    func append(_ out: inout [(Labels, Double, Exemplar?)], _ name: String, _ labels: [(String, String)], _ v: Double, _ e: Exemplar? = nil) {
+        out.append((Labels([("__name__", name)] + labels), v, e))
     }
 
-    func appendHistogram(_ out: inout [(Labels, Double)], _ name: String, _ labels: [(String, String)], _ h: Histogram) {
-        for (i, b) in SpanMetrics.buckets.enumerated() {
-            append(&out, name + "_bucket", labels + [("le", "\(b)")], h.buckets[i])
+    /// The bucket, sum and count samples of `h`; with `exemplarTime`, bucket samples carry the
+    /// histogram's exemplars (their time at most `exemplarTime`, ms).
+    func appendHistogram(_ out: inout [(Labels, Double, Exemplar?)], _ name: String, _ labels: [(String, String)], _ h: Histogram,
+                         exemplarTime: Int64? = nil) {
+        func exemplar(_ i: Int) -> Exemplar? {
+            guard let t = exemplarTime, i < h.exemplars.count, let n = h.exemplars[i] else { return nil }
+            return Exemplar(labels: Labels([("trace_id", n.trace.hex), ("span_id", hex64(n.span))]), t: min(n.endMillis, t), v: n.seconds)
         }
-        append(&out, name + "_bucket", labels + [("le", "+Inf")], h.count)
+        for (i, b) in SpanMetrics.buckets.enumerated() {
+            append(&out, name + "_bucket", labels + [("le", "\(b)")], h.buckets[i], exemplar(i))
+        }
+        append(&out, name + "_bucket", labels + [("le", "+Inf")], h.count, exemplar(SpanMetrics.buckets.count))
         append(&out, name + "_sum", labels, h.sum)
         append(&out, name + "_count", labels, h.count)
     }

@@ -47,11 +47,20 @@ public indirect enum TraceQLSpansetExpr: Sendable, CustomStringConvertible {
     }
 }
 
-public enum TraceQLSpansetOp: String, Sendable {
+public enum TraceQLSpansetOp: String, Sendable, CaseIterable {
     case and = "&&", or = "||"
     /// Structural: right-hand spans whose parent / an ancestor / a child / a descendant /
     /// a sibling is a left-hand span.
     case child = ">", descendant = ">>", parent = "<", ancestor = "<<", sibling = "~"
+    /// Negated structural: right-hand spans for which the relation holds with no left-hand span
+    /// (a root is no child of anything, so `{ A } !> { B }` keeps B roots).
+    case notChild = "!>", notDescendant = "!>>", notParent = "!<", notAncestor = "!<<", notSibling = "!~"
+    /// Union structural: the right-hand spans of the plain relation together with the left-hand
+    /// spans on the other end of it (`{ A } &> { B }`: B children of an A, and A parents of a B).
+    case unionChild = "&>", unionDescendant = "&>>", unionParent = "&<", unionAncestor = "&<<", unionSibling = "&~"
+
+    /// A structural operator (any but `&&` and `||`).
+    public var isStructural: Bool { self != .and && self != .or }
 }
 
 public indirect enum TraceQLFieldExpr: Sendable, CustomStringConvertible {
@@ -106,7 +115,7 @@ public enum TraceQLOperand: Sendable, CustomStringConvertible {
 public enum TraceQLIntrinsic: String, Sendable, CaseIterable {
     case name, status, statusMessage, kind, duration, spanID = "span:id", parentID = "span:parentID"
     case traceDuration = "trace:duration", rootService = "trace:rootService", rootName = "trace:rootName", traceID = "trace:id"
-    case eventName = "event:name"
+    case eventName = "event:name", linkTraceID = "link:traceID", linkSpanID = "link:spanID"
 
     /// Spellings TraceQL accepts for each intrinsic (old and new).
     static let spellings: [String: TraceQLIntrinsic] = [
@@ -116,12 +125,14 @@ public enum TraceQLIntrinsic: String, Sendable, CaseIterable {
         "trace:duration": .traceDuration, "traceDuration": .traceDuration,
         "trace:rootService": .rootService, "rootServiceName": .rootService,
         "trace:rootName": .rootName, "rootName": .rootName, "trace:id": .traceID, "event:name": .eventName,
+        "link:traceID": .linkTraceID, "link:spanID": .linkSpanID,
     ]
 }
 
-/// An attribute reference: `span.x`, `resource.x`, `.x` (span, else resource) or an intrinsic.
+/// An attribute reference: `span.x`, `resource.x`, `.x` (span, else resource), `event.x` (an
+/// attribute of one of the span's events), `link.x` (of one of its links) or an intrinsic.
 public struct TraceQLAttribute: Sendable, Hashable, CustomStringConvertible {
-    public enum Scope: String, Sendable { case span, resource, unscoped, intrinsic }
+    public enum Scope: String, Sendable { case span, resource, unscoped, intrinsic, event, link }
     public var scope: Scope
     public var name: String
     public var intrinsic: TraceQLIntrinsic?
@@ -133,6 +144,8 @@ public struct TraceQLAttribute: Sendable, Hashable, CustomStringConvertible {
         case .span: return "span." + n
         case .resource: return "resource." + n
         case .unscoped: return "." + n
+        case .event: return "event." + n
+        case .link: return "link." + n
         case .intrinsic: return intrinsic?.rawValue ?? name
         }
     }
@@ -142,6 +155,16 @@ public struct TraceQLAttribute: Sendable, Hashable, CustomStringConvertible {
         switch scope {
         case .intrinsic: return intrinsic?.rawValue ?? name
         default: return name
+        }
+    }
+
+    /// The attribute can take one value per event or link of a span: a comparison holds for
+    /// the span when it holds for one of them.
+    var perEventOrLink: Bool {
+        switch scope {
+        case .event, .link: return true
+        case .intrinsic: return intrinsic == .eventName || intrinsic == .linkTraceID || intrinsic == .linkSpanID
+        default: return false
         }
     }
 }

@@ -1,3 +1,4 @@
+import ArgusColumnar
 import ArgusModel
 import ArgusStorage
 import Foundation
@@ -30,8 +31,13 @@ public struct TraceQLTraceResult: Sendable {
 
 public struct TraceQLSearchResult: Sendable {
     public var traces: [TraceQLTraceResult]
+    /// Trace fragments (and their spans) in the time range the search looked at, those the
+    /// prefilters rejected included.
     public var inspectedTraces = 0
     public var inspectedSpans = 0
+    /// Of those, the fragments whose spans were built and evaluated in full.
+    public var evaluatedTraces = 0
+    public var evaluatedSpans = 0
     public var inspectedBytes = 0
     public var totalBlocks = 0
 }
@@ -50,9 +56,31 @@ public struct TraceQLEngine: Sendable {
         let evaluator = TraceQLEvaluator(query: query)
         result.totalBlocks = store.blockMetas.count
         let prune = evaluator.traceLevelPrune()
-        let inspectedBytes = try store.scan(startNanos: startNanos, endNanos: endNanos, prune: prune) { frag in
-            result.inspectedTraces += 1
-            result.inspectedSpans += frag.spans.count
+        let columnFilter = TraceQLColumnFilter(evaluator: evaluator)
+        /// Traces and spans the prefilters rejected.
+        final class Rejected { var traces = 0, spans = 0 }
+        let rejected = Rejected()
+        let granuleFilter: ((inout SpanGranule, inout [Int]) throws -> Void)? = columnFilter.map { f in
+            { granule, traces in
+                let r = granule.reader
+                let before = traces.count, spansBefore = traces.reduce(0) { $0 + Int(r.traceSpans[$1]) }
+                try f.filter(&granule, &traces)
+                rejected.traces += before - traces.count
+                rejected.spans += spansBefore - traces.reduce(0) { $0 + Int(r.traceSpans[$1]) }
+            }
+        }
+        let headFilter: (([Span], [Int32]) -> Bool)? = columnFilter.map { f in
+            { spans, rows in
+                if f.mayMatch(spans: spans, rows: rows) { return true }
+                rejected.traces += 1
+                rejected.spans += rows.count
+                return false
+            }
+        }
+        let inspectedBytes = try store.scan(startNanos: startNanos, endNanos: endNanos, prune: prune, granuleFilter: granuleFilter,
+                                            headFilter: headFilter) { frag in
+            result.evaluatedTraces += 1
+            result.evaluatedSpans += frag.spans.count
             let sets = evaluator.evaluate(frag.spans)
             if sets.isEmpty { return true }
             if found[frag.traceID] == nil {
@@ -65,6 +93,8 @@ public struct TraceQLEngine: Sendable {
             return true
         }
         result.inspectedBytes = inspectedBytes
+        result.inspectedTraces = result.evaluatedTraces + rejected.traces
+        result.inspectedSpans = result.evaluatedSpans + rejected.spans
         for id in order {
             let spans = try store.trace(id)
             var stats: [String: (spans: Int, errors: Int)] = [:]
@@ -274,49 +304,109 @@ public struct TraceQLEvaluator: @unchecked Sendable {
             return out
         case .binary(let op, let l, let r):
             let a = evalSpanset(l, ctx)
+            // As in Tempo, every operator but `||` needs spans on both sides, the negated
+            // structural ones included.
             if a.isEmpty && op != .or { return [] }
             let b = evalSpanset(r, ctx)
             switch op {
-            case .and: return a.isEmpty || b.isEmpty ? [] : union(a, b)
+            case .and: return b.isEmpty ? [] : union(a, b)
             case .or: return union(a, b)
-            case .child:
-                let sa = Set(a)
-                return b.filter { ctx.parent($0).map(sa.contains) ?? false }
-            case .descendant:
-                let sa = Set(a)
-                return b.filter { i in
-                    var p = ctx.parent(i)
-                    var steps = 0
-                    while let x = p, steps < ctx.spans.count {
-                        if sa.contains(x) { return true }
-                        p = ctx.parent(x)
-                        steps += 1
-                    }
-                    return false
-                }
-            case .parent:
-                let parents = Set(a.compactMap { ctx.parent($0) })
-                return b.filter { parents.contains($0) }
-            case .ancestor:
-                var anc = Set<Int>()
-                for i in a {
-                    var p = ctx.parent(i)
-                    var steps = 0
-                    while let x = p, steps < ctx.spans.count, anc.insert(x).inserted {
-                        p = ctx.parent(x)
-                        steps += 1
-                    }
-                }
-                return b.filter { anc.contains($0) }
-            case .sibling:
-                var parents: [Int: Set<Int>] = [:]
-                for i in a { if let p = ctx.parent(i) { parents[p, default: []].insert(i) } }
-                return b.filter { i in
-                    guard let p = ctx.parent(i), let sibs = parents[p] else { return false }
-                    return sibs.contains { $0 != i }
-                }
+            default:
+                if b.isEmpty { return [] }
+                return structural(op, a, b, ctx)
             }
         }
+    }
+
+    /// The five relations between a right-hand span `x` and left-hand spans, plain, negated and
+    /// unioned (see `TraceQLSpansetOp`). Index sets, no per-span allocation beyond them.
+    func structural(_ op: TraceQLSpansetOp, _ a: [Int], _ b: [Int], _ ctx: Context) -> [Int] {
+        enum Relation { case child, descendant, parent, ancestor, sibling }
+        let rel: Relation, mode: Int  // 0 plain, 1 negated, 2 union
+        switch op {
+        case .child: (rel, mode) = (.child, 0)
+        case .descendant: (rel, mode) = (.descendant, 0)
+        case .parent: (rel, mode) = (.parent, 0)
+        case .ancestor: (rel, mode) = (.ancestor, 0)
+        case .sibling: (rel, mode) = (.sibling, 0)
+        case .notChild: (rel, mode) = (.child, 1)
+        case .notDescendant: (rel, mode) = (.descendant, 1)
+        case .notParent: (rel, mode) = (.parent, 1)
+        case .notAncestor: (rel, mode) = (.ancestor, 1)
+        case .notSibling: (rel, mode) = (.sibling, 1)
+        case .unionChild: (rel, mode) = (.child, 2)
+        case .unionDescendant: (rel, mode) = (.descendant, 2)
+        case .unionParent: (rel, mode) = (.parent, 2)
+        case .unionAncestor: (rel, mode) = (.ancestor, 2)
+        case .unionSibling: (rel, mode) = (.sibling, 2)
+        case .and, .or: return []
+        }
+        /// Every proper ancestor of the spans `xs`.
+        func ancestors(_ xs: [Int]) -> Set<Int> {
+            var out = Set<Int>()
+            for i in xs {
+                var p = ctx.parent(i)
+                var steps = 0
+                while let x = p, steps < ctx.spans.count, out.insert(x).inserted {
+                    p = ctx.parent(x)
+                    steps += 1
+                }
+            }
+            return out
+        }
+        func hasAncestor(_ i: Int, in set: Set<Int>) -> Bool {
+            var p = ctx.parent(i)
+            var steps = 0
+            while let x = p, steps < ctx.spans.count {
+                if set.contains(x) { return true }
+                p = ctx.parent(x)
+                steps += 1
+            }
+            return false
+        }
+        func parentCounts(_ xs: [Int]) -> [Int: Int] {
+            var c: [Int: Int] = [:]
+            for i in xs { if let p = ctx.parent(i) { c[p, default: 0] += 1 } }
+            return c
+        }
+        /// `x` (right) is related to some span of `ys` (left), given `ys` prepared per relation.
+        func related(_ x: Int, _ rel: Relation, _ ys: [Int], _ set: Set<Int>, _ derived: Set<Int>, _ counts: [Int: Int]) -> Bool {
+            switch rel {
+            case .child: return ctx.parent(x).map(set.contains) ?? false
+            case .descendant: return hasAncestor(x, in: set)
+            case .parent: return derived.contains(x)
+            case .ancestor: return derived.contains(x)
+            case .sibling:
+                guard let p = ctx.parent(x), let n = counts[p] else { return false }
+                return n - (set.contains(x) ? 1 : 0) > 0
+            }
+        }
+        func prepare(_ ys: [Int], _ rel: Relation) -> (Set<Int>, Set<Int>, [Int: Int]) {
+            let set = Set(ys)
+            switch rel {
+            case .parent: return (set, Set(ys.compactMap { ctx.parent($0) }), [:])
+            case .ancestor: return (set, ancestors(ys), [:])
+            case .sibling: return (set, [], parentCounts(ys))
+            default: return (set, [], [:])
+            }
+        }
+        let (setA, derivedA, countsA) = prepare(a, rel)
+        var out = b.filter { related($0, rel, a, setA, derivedA, countsA) != (mode == 1) }
+        if mode == 2 {
+            // The left-hand spans at the other end: the converse relation against the right side.
+            let converse: Relation
+            switch rel {
+            case .child: converse = .parent
+            case .parent: converse = .child
+            case .descendant: converse = .ancestor
+            case .ancestor: converse = .descendant
+            case .sibling: converse = .sibling
+            }
+            let (setB, derivedB, countsB) = prepare(b, converse)
+            let left = a.filter { related($0, converse, b, setB, derivedB, countsB) }
+            out = union(out, left)
+        }
+        return out
     }
 
     func union(_ a: [Int], _ b: [Int]) -> [Int] {
@@ -376,8 +466,25 @@ public struct TraceQLEvaluator: @unchecked Sendable {
         }
     }
 
+    /// The attribute's value depends on the whole trace (`trace:duration`, `trace:rootService`,
+    /// `trace:rootName`), not on the span alone.
+    static func isTraceLevel(_ a: TraceQLAttribute) -> Bool {
+        a.scope == .intrinsic && (a.intrinsic == .traceDuration || a.intrinsic == .rootService || a.intrinsic == .rootName)
+    }
+
     func value(_ a: TraceQLAttribute, _ i: Int, _ ctx: Context) -> Value? {
-        let s = ctx.spans[i]
+        if TraceQLEvaluator.isTraceLevel(a) {
+            switch a.intrinsic! {
+            case .traceDuration: return .duration(ctx.traceDuration)
+            case .rootService: return ctx.rootService.map { .string($0) }
+            default: return ctx.rootName.map { .string($0) }
+            }
+        }
+        return spanValue(a, ctx.spans[i])
+    }
+
+    /// The value of an attribute that is not trace-level (see `isTraceLevel`) for span `s`.
+    func spanValue(_ a: TraceQLAttribute, _ s: Span) -> Value? {
         switch a.scope {
         case .span:
             return s.attributes.value(a.name).map(TraceQLEvaluator.fromSpanValue)
@@ -388,6 +495,12 @@ public struct TraceQLEvaluator: @unchecked Sendable {
             if let v = s.attributes.value(a.name) { return TraceQLEvaluator.fromSpanValue(v) }
             if let v = s.origin.resource.value(a.name) { return TraceQLEvaluator.fromSpanValue(v) }
             return a.name == "service.name" ? .string(s.service) : nil
+        case .event:
+            for e in s.events { if let v = e.attributes.value(a.name) { return TraceQLEvaluator.fromSpanValue(v) } }
+            return nil
+        case .link:
+            for l in s.links { if let v = l.attributes.value(a.name) { return TraceQLEvaluator.fromSpanValue(v) } }
+            return nil
         case .intrinsic:
             switch a.intrinsic! {
             case .name: return .string(s.name)
@@ -397,11 +510,11 @@ public struct TraceQLEvaluator: @unchecked Sendable {
             case .duration: return .duration(s.durationNanos)
             case .spanID: return .string(hex64(s.spanID))
             case .parentID: return s.parentSpanID == 0 ? nil : .string(hex64(s.parentSpanID))
-            case .traceDuration: return .duration(ctx.traceDuration)
-            case .rootService: return ctx.rootService.map { .string($0) }
-            case .rootName: return ctx.rootName.map { .string($0) }
+            case .traceDuration, .rootService, .rootName: return nil
             case .traceID: return .string(s.traceID.hex)
             case .eventName: return s.events.first.map { .string($0.name) }
+            case .linkTraceID: return s.links.first.map { .string($0.traceID.hex) }
+            case .linkSpanID: return s.links.first.map { .string(hex64($0.spanID)) }
             }
         }
     }
@@ -420,24 +533,90 @@ public struct TraceQLEvaluator: @unchecked Sendable {
             default: return false
             }
         case .compare(let l, let op, let r):
-            // event:name matches when any event of the span matches.
-            if case .attribute(let a) = l, a.intrinsic == .eventName {
-                let s = ctx.spans[i]
-                if case .literal(.nil) = r { return op == .eq ? s.events.isEmpty : !s.events.isEmpty }
-                guard let rv = operand(r, i, ctx) else { return false }
-                return s.events.contains { compare(.string($0.name), op, rv) }
-            }
-            let lv = operand(l, i, ctx)
-            if case .literal(.nil) = r {
-                switch op {
-                case .eq: return lv == nil
-                case .ne: return lv != nil
-                default: return false
-                }
-            }
-            guard let lv, let rv = operand(r, i, ctx) else { return false }
-            return compare(lv, op, rv)
+            return testCompare(l, op, r, ctx.spans[i]) { operand($0, i, ctx) }
         }
+    }
+
+    /// `l op r` for span `s`, operands valued by `operandValue`.
+    @inline(__always) func testCompare(_ l: TraceQLOperand, _ op: TraceQLCompareOp, _ r: TraceQLOperand, _ s: Span,
+                                       _ operandValue: (TraceQLOperand) -> Value?) -> Bool {
+        // An event or link attribute matches when it matches for one event / link of the
+        // span; `= nil` when no event / link has it.
+        if case .attribute(let a) = l, a.perEventOrLink {
+            if case .literal(.nil) = r {
+                let present = anyValue(a, s) { _ in true }
+                return op == .eq ? !present : op == .ne ? present : false
+            }
+            guard let rv = operandValue(r) else { return false }
+            return anyValue(a, s) { compare($0, op, rv) }
+        }
+        let lv = operandValue(l)
+        if case .literal(.nil) = r {
+            switch op {
+            case .eq: return lv == nil
+            case .ne: return lv != nil
+            default: return false
+            }
+        }
+        guard let lv, let rv = operandValue(r) else { return false }
+        return compare(lv, op, rv)
+    }
+
+    /// `e` for span `s` alone, in three-valued logic (`TraceQLColumnFilter.Tri`): terms that
+    /// need the trace (trace-level intrinsics) are maybe.
+    func testSpan(_ e: TraceQLFieldExpr, _ s: Span) -> UInt8 {
+        switch e {
+        case .and(let l, let r):
+            let x = testSpan(l, s)
+            if x == 0 { return 0 }
+            let y = testSpan(r, s)
+            if y == 0 { return 0 }
+            return x == 1 && y == 1 ? 1 : 2
+        case .or(let l, let r):
+            let x = testSpan(l, s)
+            if x == 1 { return 1 }
+            let y = testSpan(r, s)
+            if y == 1 { return 1 }
+            return x == 0 && y == 0 ? 0 : 2
+        case .not(let x):
+            let v = testSpan(x, s)
+            return v == 2 ? 2 : 1 - v
+        case .operand(let o):
+            switch o {
+            case .literal(.bool(let b)): return b ? 1 : 0
+            case .attribute(let a):
+                if TraceQLEvaluator.isTraceLevel(a) { return 2 }
+                if case .bool(let b)? = spanValue(a, s) { return b ? 1 : 0 }
+                return 0
+            default: return 0
+            }
+        case .compare(let l, let op, let r):
+            if case .attribute(let a) = l, TraceQLEvaluator.isTraceLevel(a) { return 2 }
+            if case .attribute(let a) = r, TraceQLEvaluator.isTraceLevel(a) { return 2 }
+            return testCompare(l, op, r, s) { o in
+                if case .attribute(let a) = o { return spanValue(a, s) }
+                return operand(o, 0, nil)
+            } ? 1 : 0
+        }
+    }
+
+    /// Whether `pred` holds for the value of `a` (an event or link attribute or intrinsic) of
+    /// one of the span's events or links.
+    func anyValue(_ a: TraceQLAttribute, _ s: Span, _ pred: (Value) -> Bool) -> Bool {
+        switch a.scope {
+        case .event:
+            for e in s.events { if let v = e.attributes.value(a.name), pred(TraceQLEvaluator.fromSpanValue(v)) { return true } }
+        case .link:
+            for l in s.links { if let v = l.attributes.value(a.name), pred(TraceQLEvaluator.fromSpanValue(v)) { return true } }
+        default:
+            switch a.intrinsic {
+            case .eventName?: for e in s.events where pred(.string(e.name)) { return true }
+            case .linkTraceID?: for l in s.links where pred(.string(l.traceID.hex)) { return true }
+            case .linkSpanID?: for l in s.links where pred(.string(hex64(l.spanID))) { return true }
+            default: break
+            }
+        }
+        return false
     }
 
     @inline(__always) func operand(_ o: TraceQLOperand, _ i: Int, _ ctx: Context?) -> Value? {

@@ -7,6 +7,9 @@ public struct TraceQLParser {
         case lbrace, rbrace, lparen, rparen, pipe, comma, not
         case and, or
         case eq, ne, gt, ge, lt, le, re, nre, desc, anc, tilde
+        /// Spanset operators only: `!>` `!>>` `!<` `!<<` (`!~` is `nre`) and `&>` `&>>` `&<` `&<<` `&~`.
+        case notChild, notDesc, notParent, notAnc
+        case unionChild, unionDesc, unionParent, unionAnc, unionSibling
         case string(String)
         case int(Int64)
         case float(Double)
@@ -36,6 +39,15 @@ public struct TraceQLParser {
             case .desc: return ">>"
             case .anc: return "<<"
             case .tilde: return "~"
+            case .notChild: return "!>"
+            case .notDesc: return "!>>"
+            case .notParent: return "!<"
+            case .notAnc: return "!<<"
+            case .unionChild: return "&>"
+            case .unionDesc: return "&>>"
+            case .unionParent: return "&<"
+            case .unionAnc: return "&<<"
+            case .unionSibling: return "&~"
             case .string(let s): return JSONText.quoted(s)
             case .int(let i): return String(i)
             case .float(let f): return "\(f)"
@@ -94,6 +106,7 @@ public struct TraceQLParser {
             if c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D { i += 1; continue }
             let start = i
             func two(_ s: String) -> Bool { i + 1 < b.count && b[i] == s.utf8.first! && b[i + 1] == s.utf8.last! }
+            func two3(_ s: String) -> Bool { i + 2 < b.count && b[i..<(i + 3)].elementsEqual(s.utf8) }
             var k: Kind
             switch c {
             case UInt8(ascii: "{"): k = .lbrace; i += 1
@@ -105,12 +118,21 @@ public struct TraceQLParser {
             case UInt8(ascii: "|"):
                 if two("||") { k = .or; i += 2 } else { k = .pipe; i += 1 }
             case UInt8(ascii: "&"):
-                guard two("&&") else { throw error("syntax error: unexpected \"&\", expected \"&&\"", at: i) }
-                k = .and; i += 2
+                if two("&&") { k = .and; i += 2 } else if two("&>") {
+                    if two3("&>>") { k = .unionDesc; i += 3 } else { k = .unionChild; i += 2 }
+                } else if two("&<") {
+                    if two3("&<<") { k = .unionAnc; i += 3 } else { k = .unionParent; i += 2 }
+                } else if two("&~") { k = .unionSibling; i += 2 } else {
+                    throw error("syntax error: unexpected \"&\", expected \"&&\" or a structural operator (&>, &>>, &<, &<<, &~)", at: i)
+                }
             case UInt8(ascii: "="):
                 if two("=~") { k = .re; i += 2 } else { k = .eq; i += 1 }
             case UInt8(ascii: "!"):
-                if two("!=") { k = .ne; i += 2 } else if two("!~") { k = .nre; i += 2 } else { k = .not; i += 1 }
+                if two("!=") { k = .ne; i += 2 } else if two("!~") { k = .nre; i += 2 } else if two("!>") {
+                    if two3("!>>") { k = .notDesc; i += 3 } else { k = .notChild; i += 2 }
+                } else if two("!<") {
+                    if two3("!<<") { k = .notAnc; i += 3 } else { k = .notParent; i += 2 }
+                } else { k = .not; i += 1 }
             case UInt8(ascii: ">"):
                 if two(">=") { k = .ge; i += 2 } else if two(">>") { k = .desc; i += 2 } else { k = .gt; i += 1 }
             case UInt8(ascii: "<"):
@@ -290,6 +312,16 @@ public struct TraceQLParser {
             case .lt: op = .parent
             case .anc: op = .ancestor
             case .tilde: op = .sibling
+            case .notChild: op = .notChild
+            case .notDesc: op = .notDescendant
+            case .notParent: op = .notParent
+            case .notAnc: op = .notAncestor
+            case .nre: op = .notSibling
+            case .unionChild: op = .unionChild
+            case .unionDesc: op = .unionDescendant
+            case .unionParent: op = .unionParent
+            case .unionAnc: op = .unionAncestor
+            case .unionSibling: op = .unionSibling
             default: return l
             }
             _ = next()
@@ -390,7 +422,7 @@ public struct TraceQLParser {
             guard case .status = v, op == .eq || op == .ne else { throw bad("a status (error, ok, unset) compared with = or !=") }
         case .kind:
             guard case .kind = v, op == .eq || op == .ne else { throw bad("a span kind (server, client, producer, consumer, internal, unspecified) compared with = or !=") }
-        case .name, .statusMessage, .rootService, .rootName, .spanID, .parentID, .traceID, .eventName:
+        case .name, .statusMessage, .rootService, .rootName, .spanID, .parentID, .traceID, .eventName, .linkTraceID, .linkSpanID:
             guard case .string = v else { throw bad("a string") }
         }
         if op == .re || op == .nre, case .string = v {} else if op == .re || op == .nre { throw bad("a string") }
@@ -429,11 +461,13 @@ public struct TraceQLParser {
         }
         if w.hasPrefix("span.") && w.count > 5 { return TraceQLAttribute(scope: .span, name: strip(String(w.dropFirst(5)))) }
         if w.hasPrefix("resource.") && w.count > 9 { return TraceQLAttribute(scope: .resource, name: strip(String(w.dropFirst(9)))) }
+        if w.hasPrefix("event.") && w.count > 6 { return TraceQLAttribute(scope: .event, name: strip(String(w.dropFirst(6)))) }
+        if w.hasPrefix("link.") && w.count > 5 { return TraceQLAttribute(scope: .link, name: strip(String(w.dropFirst(5)))) }
         if w.hasPrefix(".") && w.count > 1 { return TraceQLAttribute(scope: .unscoped, name: strip(String(w.dropFirst()))) }
         if w.contains(":") {
             throw error("syntax error: unknown intrinsic \(w) (known: \(TraceQLIntrinsic.spellings.keys.sorted().joined(separator: ", ")))", at: off)
         }
-        throw error("syntax error: unexpected IDENTIFIER \(w): attributes need a scope (span.\(w), resource.\(w) or .\(w))", at: off)
+        throw error("syntax error: unexpected IDENTIFIER \(w): attributes need a scope (span.\(w), resource.\(w), event.\(w), link.\(w) or .\(w))", at: off)
     }
 
     mutating func parseAttributeList() throws -> [TraceQLAttribute] {

@@ -2,6 +2,7 @@ import ArgumentParser
 import ArgusIngest
 import ArgusModel
 import ArgusStorage
+import ArgusTerminal
 import AsyncHTTPClient
 import Foundation
 import NIOCore
@@ -84,6 +85,9 @@ struct Trace: AsyncParsableCommand {
     @Flag(name: .customLong("no-color"), help: "No ANSI colours (also when NO_COLOR is set or output is not a terminal).")
     var noColor = false
 
+    @Flag(help: "Under each span, its log lines (from the Loki API: each service's logs carrying the trace's trace_id, placed by span_id).")
+    var logs = false
+
     @Option(help: "Server URL (default $ARGUS_URL or http://127.0.0.1:4318).")
     var server: String?
 
@@ -97,18 +101,69 @@ struct Trace: AsyncParsableCommand {
         let spans: [Span]
         do { spans = try OTLPSpanConversion.spans(fromProtobuf: data) } catch { throw fatal("\(error)") }
         let color = !noColor && ProcessInfo.processInfo.environment["NO_COLOR"] == nil && isatty(1) != 0
-        print(TraceWaterfall.render(TraceTree(spans: spans), width: width, color: color), terminator: "")
+        let tree = ArgusStorage.TraceTree(spans: spans)
+        var spanLogs: TraceLogs?
+        if logs { spanLogs = try await TraceLogs.fetch(tree, client: DataClient(baseURL: base)) }
+        print(TraceWaterfall.render(tree, width: width, color: color, logs: spanLogs), terminator: "")
     }
 }
 
-/// Draws a `TraceTree`: one line per span with its service, its name indented by depth, its
+/// A trace's log lines by span: fetched from the Loki API with the dashboard's trace-view
+/// query, `{service_name="SERVICE"} | trace_id="TRACE"`, once per service of the trace over the
+/// trace's time with a minute either side, and placed by their `span_id` structured metadata.
+struct TraceLogs {
+    /// Lines per span id, oldest first.
+    var bySpan: [UInt64: [LogLine]] = [:]
+    /// Lines of the trace whose span_id is missing or names no span of it.
+    var unplaced: [LogLine] = []
+
+    static let limitPerService = 1000
+
+    static func fetch(_ tree: ArgusStorage.TraceTree, client: DataClient) async throws -> TraceLogs {
+        guard let root = tree.root else { return TraceLogs() }
+        let hex = root.traceID.hex
+        let spanIDs = Set(tree.nodes.map(\.span.spanID))
+        var out = TraceLogs()
+        let start = Double(tree.startNanos) / 1e9 - 60, end = Double(tree.endNanos) / 1e9 + 60
+        for service in Set(tree.nodes.map(\.span.service)).sorted() {
+            let query = "{service_name=\"\(LogQLText.escape(service))\"} | trace_id=\"\(hex)\""
+            let lines: [LogLine]
+            do { lines = try await client.logs(query, start: start, end: end, limit: limitPerService) } catch {
+                throw fatal("cannot fetch the logs of \(service) (\(query)): \(error)")
+            }
+            for l in lines {
+                // Structured metadata comes as metadata with Loki's categorize-labels, merged
+                // into the stream's labels without it (Argus answers that way).
+                func meta(_ k: String) -> String? { l.metadata[k] ?? l.labels[k] }
+                guard meta("trace_id").map({ $0.lowercased() == hex }) ?? true else { continue }
+                if let sid = meta("span_id").flatMap({ UInt64($0, radix: 16) }), spanIDs.contains(sid) {
+                    out.bySpan[sid, default: []].append(l)
+                } else {
+                    out.unplaced.append(l)
+                }
+            }
+        }
+        for k in out.bySpan.keys { out.bySpan[k]!.sort { $0.timeNanos < $1.timeNanos } }
+        out.unplaced.sort { $0.timeNanos < $1.timeNanos }
+        return out
+    }
+}
+
+/// Escapes a string for a LogQL double-quoted literal.
+enum LogQLText {
+    static func escape(_ s: String) -> String {
+        s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+    }
+}
+
+/// Draws a `ArgusStorage.TraceTree`: one line per span with its service, its name indented by depth, its
 /// duration, and a bar placed on the trace's time axis. Error spans are marked `!`, spans on
 /// the critical path `*` (and drawn solid; others shaded).
 enum TraceWaterfall {
     static let palette = ["\u{1B}[36m", "\u{1B}[33m", "\u{1B}[35m", "\u{1B}[32m", "\u{1B}[34m", "\u{1B}[96m", "\u{1B}[93m", "\u{1B}[95m"]
     static let red = "\u{1B}[31m", bold = "\u{1B}[1m", reset = "\u{1B}[0m"
 
-    static func render(_ tree: TraceTree, width: Int, color: Bool) -> String {
+    static func render(_ tree: ArgusStorage.TraceTree, width: Int, color: Bool, logs: TraceLogs? = nil) -> String {
         guard let root = tree.root else { return "(empty trace)\n" }
         let total = max(tree.durationNanos, 1)
         let services = Array(Set(tree.nodes.map(\.span.service))).sorted()
@@ -156,9 +211,30 @@ enum TraceWaterfall {
             if s.status == .error && !s.statusMessage.isEmpty {
                 out += String(repeating: " ", count: svcW + 2) + String(repeating: "  ", count: n.depth + 1) + "! " + s.statusMessage + "\n"
             }
+            for l in logs?.bySpan[s.spanID] ?? [] {
+                out += String(repeating: " ", count: svcW + 2) + String(repeating: "  ", count: n.depth + 1) + logLine(l, color: color) + "\n"
+            }
         }
-        out += "\n! error   * critical path   ? parent span missing\n"
+        if let logs, !logs.unplaced.isEmpty {
+            out += "\nLog lines of the trace with no span of it:\n"
+            for l in logs.unplaced { out += "  " + (l.labels["service_name"].map { $0 + "  " } ?? "") + logLine(l, color: color) + "\n" }
+        }
+        out += "\n! error   * critical path   ? parent span missing"
+        if logs != nil { out += "   │ log line (time, level)" }
+        out += "\n"
         return out
+    }
+
+    /// `│ 12:00:01.250 error  line`, the line on one row.
+    static func logLine(_ l: LogLine, color: Bool) -> String {
+        let f = DateFormatter()
+        f.dateFormat = "HH:mm:ss.SSS"
+        f.timeZone = TimeZone(identifier: "UTC")
+        let level = l.severity == "unknown" || l.severity.isEmpty ? "-" : l.severity
+        let text = l.line.replacingOccurrences(of: "\n", with: " ⏎ ")
+        let head = "│ " + f.string(from: Date(timeIntervalSince1970: Double(l.timeNanos) / 1e9)) + " " + level.padding(toLength: 5, withPad: " ", startingAt: 0) + " "
+        if color && (level.hasPrefix("err") || level.hasPrefix("fatal") || level.hasPrefix("crit")) { return head + red + text + reset }
+        return head + text
     }
 
     static func duration(_ ns: Int64) -> String { TraceCLI.duration(ns) }

@@ -9,7 +9,10 @@ import Testing
 /// TraceQL over generated shop traces whose answers follow from how they were generated:
 /// trace n is slow when n % 4 == 0 (payment 300 ms, root 400 ms) and fails when n % 5 == 0
 /// (payment status error, http.status_code 500, an "exception" event); amount = n + 0.5,
-/// order.items = n % 5 + 1.
+/// order.items = n % 5 + 1. The exception event of a failed trace has attributes
+/// exception.type = "CardDeclined" and exception.escaped = false; in trace n with n % 3 == 0
+/// placeOrder links to span 0xabc + n of trace n + 1 with link attribute reason = "retry".
+/// Each trace is GET /checkout > POST /orders > placeOrder > (SELECT orders, charge).
 @Suite(.serialized) struct TraceQLTests {
     static let count = 40
     static let base: Int64 = 1_700_000_000_000_000_000
@@ -26,7 +29,17 @@ import Testing
         let store = try SpanStore(options: o, logger: logger)
         var fx = SpanFixtures()
         for n in 0..<count {
-            try store.append(fx.shopTrace(UInt64(n), start: base + Int64(n) * 1_000_000_000, slow: isSlow(n), fail: fails(n)))
+            var spans = fx.shopTrace(UInt64(n), start: base + Int64(n) * 1_000_000_000, slow: isSlow(n), fail: fails(n))
+            for k in spans.indices {
+                for e in spans[k].events.indices where spans[k].events[e].name == "exception" {
+                    spans[k].events[e].attributes = [SpanAttribute("exception.type", .string("CardDeclined")), SpanAttribute("exception.escaped", .bool(false))]
+                }
+                if spans[k].name == "placeOrder" && n % 3 == 0 {
+                    spans[k].links = [SpanLink(traceID: SpanFixtures.traceID(UInt64(n + 1)), spanID: 0xabc + UInt64(n), traceState: "",
+                                               attributes: [SpanAttribute("reason", .string("retry"))])]
+                }
+            }
+            try store.append(spans)
             if n == count / 2 { try store.flush() }
         }
         return store
@@ -86,11 +99,132 @@ import Testing
             (#"({ name = "charge" } || { name = "GET /checkout" }) | count() = 2"#, { _ in true }),
             (#"{ span:parentID = nil && kind = server }"#, { _ in true }),
             (#"{ trace:id = "\#(SpanFixtures.traceID(7).hex)" }"#, { $0 == 7 }),
+            // Negated structural operators: right-hand spans without the relation (both sides
+            // must have spans, as in Tempo).
+            (#"{ name = "charge" } !> { name = "SELECT orders" }"#, { _ in true }),
+            (#"{ resource.service.name = "checkout" } !> { resource.service.name = "payment" }"#, { _ in false }),
+            (#"{ kind = client } !> { }"#, { _ in true }),
+            (#"{ status = error } !>> { name = "charge" }"#, TraceQLTests.fails),
+            (#"{ name = "POST /orders" } !>> { name = "charge" }"#, { _ in false }),
+            (#"{ name = "charge" } !< { name = "placeOrder" }"#, { _ in false }),
+            (#"{ name = "charge" } !< { kind = server && resource.service.name = "frontend" }"#, { _ in true }),
+            (#"{ name = "charge" } !<< { resource.service.name = "frontend" }"#, { _ in false }),
+            (#"{ name = "SELECT orders" } !<< { name = "charge" }"#, { _ in true }),
+            (#"{ name = "charge" } !~ { name = "SELECT orders" }"#, { _ in false }),
+            (#"{ name = "charge" } !~ { kind = server }"#, { _ in true }),
+            (#"{ status = error } !~ { name = "placeOrder" }"#, TraceQLTests.fails),
+            // Union structural operators.
+            (#"{ status = error } &> { }"#, { _ in false }),
+            (#"{ status = error } &< { }"#, TraceQLTests.fails),
+            (#"{ status = error } &<< { name = "GET /checkout" }"#, TraceQLTests.fails),
+            (#"{ name = "charge" } &~ { span.db.system = "postgresql" }"#, { _ in true }),
+            (#"{ name = "charge" } &>> { }"#, { _ in false }),
+            // Event and link scopes and intrinsics.
+            (#"{ event.exception.type = "CardDeclined" }"#, TraceQLTests.fails),
+            (#"{ event.exception.escaped = false && name = "charge" }"#, TraceQLTests.fails),
+            (#"{ event.exception.type = nil && name = "charge" }"#, { !TraceQLTests.fails($0) }),
+            (#"{ event:name = "exception" && event.exception.type =~ "Card.*" }"#, TraceQLTests.fails),
+            (#"{ link.reason = "retry" }"#, { $0 % 3 == 0 }),
+            (#"{ link.reason != nil && kind = server }"#, { $0 % 3 == 0 }),
+            (#"{ link:traceID = "\#(SpanFixtures.traceID(4).hex)" }"#, { $0 == 3 }),
+            (#"{ link:spanID = "\#(hex64(0xabc + 6))" }"#, { $0 == 6 }),
+            (#"{ link:traceID = nil && name = "placeOrder" }"#, { $0 % 3 != 0 }),
         ]
         for (q, pred) in cases {
             let got = try matches(q, store)
             #expect(got == expected(pred), "query \(q)")
         }
+    }
+
+    /// The span names a query returns for trace 1 (every span of the spansets).
+    func spanNames(_ q: String, _ store: SpanStore) throws -> Set<String> {
+        let r = try TraceQLEngine().search(TraceQLParser.parse(q), store: store, startNanos: 0, endNanos: .max / 2,
+                                           limit: 1000, spansPerSpanSet: 100)
+        let t = try #require(r.traces.first { $0.traceID == SpanFixtures.traceID(1) })
+        return Set(t.spanSets.flatMap { $0.spans.map(\.span.name) })
+    }
+
+    @Test func structuralOperatorsReturnTempoSpans() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        let store = try TraceQLTests.makeStore(dir)
+        let cases: [(String, Set<String>)] = [
+            (#"{ name = "placeOrder" } > { }"#, ["SELECT orders", "charge"]),
+            (#"{ name = "placeOrder" } &> { }"#, ["placeOrder", "SELECT orders", "charge"]),
+            (#"{ name = "POST /orders" } &>> { kind = server }"#, ["POST /orders", "placeOrder", "charge"]),
+            (#"{ name = "charge" } &< { }"#, ["charge", "placeOrder"]),
+            (#"{ name = "SELECT orders" } &<< { resource.service.name = "frontend" }"#, ["SELECT orders", "GET /checkout", "POST /orders"]),
+            (#"{ name = "charge" } &~ { }"#, ["charge", "SELECT orders"]),
+            (#"{ kind = server } !> { }"#, ["GET /checkout", "placeOrder"]),
+            (#"{ name = "charge" } !< { }"#, ["GET /checkout", "POST /orders", "SELECT orders", "charge"]),
+            (#"{ kind = client } !>> { }"#, ["GET /checkout", "POST /orders"]),
+            (#"{ name = "charge" } !<< { }"#, ["SELECT orders", "charge"]),
+            (#"{ name = "charge" } !~ { }"#, ["GET /checkout", "POST /orders", "placeOrder", "charge"]),
+        ]
+        for (q, want) in cases {
+            #expect(try spanNames(q, store) == want, "query \(q)")
+        }
+    }
+
+    /// In blocks, the column filter rejects traces before their spans are built: only the
+    /// matching traces reach the evaluator.
+    @Test func columnFilterBuildsSpansOnlyForCandidateTraces() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        let store = try TraceQLTests.makeStore(dir)
+        try store.flush()
+        func evaluated(_ q: String) throws -> (traces: Int, matched: Int) {
+            let r = try TraceQLEngine().search(TraceQLParser.parse(q), store: store, startNanos: 0, endNanos: .max / 2, limit: 1000)
+            #expect(r.inspectedTraces == TraceQLTests.count && r.inspectedSpans == 5 * TraceQLTests.count)
+            return (r.evaluatedTraces, r.traces.count)
+        }
+        #expect(try evaluated(#"{ span.amount > 30 }"#) == (10, 10))
+        #expect(try evaluated(#"{ span.http.status_code = 500 && resource.service.name = "frontend" }"#) == (8, 8))
+        #expect(try evaluated(#"{ resource.service.name = "checkout" } | count() = 3"#) == (0, 0))
+        #expect(try evaluated(#"{ name = "charge" && duration >= 300ms }"#) == (10, 10))
+        #expect(try evaluated(#"{ kind = server && status = error }"#) == (8, 8))
+        #expect(try evaluated(#"{ name =~ "SEL.*" } >> { name = "nothing" }"#) == (0, 0))
+        // Undecidable from columns (an event name): every trace is evaluated.
+        #expect(try evaluated(#"{ event:name = "exception" }"#) == (TraceQLTests.count, 8))
+    }
+
+    /// The column filter (blocks) and the span filter (head) only ever reject traces the
+    /// evaluator would reject: for each query, the search finds exactly the traces whose spans,
+    /// fully built, match; over a store with half its traces in the head, then all in blocks.
+    @Test(arguments: [false, true]) func prefiltersAgreeWithFullEvaluation(flushed: Bool) throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        let store = try TraceQLTests.makeStore(dir)
+        if flushed { try store.flush() }
+        let queries = [
+            #"{ !(span.amount > 10) }"#, #"{ span.amount != 10.5 }"#, #"{ .http.status_code != 200 }"#,
+            #"{ resource.service.name != "frontend" }"#, #"{ name !~ "GET.*" }"#, #"{ span.missing != nil }"#,
+            #"{ !(span.missing = nil) }"#, #"{ status != error && kind != client }"#, #"{ .service.name = "payment" }"#,
+            #"{ span.service.name = "payment" }"#, #"{ resource.missing = nil && name = "charge" }"#,
+            #"{ statusMessage = "failed" }"#, #"{ name > "P" && name < "S" }"#, #"{ duration <= 5ms }"#,
+            #"{ span.order.items = 3 || span.amount < 2 }"#, #"{ true }"#, #"{ false || name = "charge" }"#,
+            #"{ span.http.method = "GET" && !(resource.service.name =~ "front.*") }"#, #"{ span.amount = 7 }"#,
+            #"{ span.amount >= 7.5 && span.amount <= 9.5 }"#, #"{ .db.system =~ "post.*" && !(kind = server) }"#,
+            #"{ !(status = ok || status = unset) }"#, #"{ span.http.status_code = "500" }"#, #"{ resource.service.name }"#,
+            #"{ span.order.items > 2 } | count() = 1"#, #"{ kind = server } | count() >= 3"#, #"{ } | count() = 5"#,
+            #"{ name = "charge" } !< { kind = server }"#, #"{ event:name = "exception" || span.amount < 3 }"#,
+            #"{ trace:duration > 300ms && status = error }"#, #"{ span:id != nil && name = "placeOrder" && span.order.items < 3 }"#,
+        ]
+        for q in queries {
+            let parsed = try TraceQLParser.parse(q)
+            let ev = TraceQLEvaluator(query: parsed)
+            var want = Set<TraceID>()
+            try store.scan(startNanos: 0, endNanos: .max / 2) { frag in
+                if !ev.evaluate(frag.spans).isEmpty { want.insert(frag.traceID) }
+                return true
+            }
+            let got = try TraceQLEngine().search(parsed, store: store, startNanos: 0, endNanos: .max / 2, limit: 1000)
+            #expect(Set(got.traces.map(\.traceID)) == want, "query \(q)")
+        }
+        // Traces 21…39 are in the head: only the matching ones (amount = n + 0.5 > 30) are
+        // copied out and evaluated.
+        let r = try TraceQLEngine().search(TraceQLParser.parse(#"{ span.amount > 30 }"#), store: store, startNanos: 0, endNanos: .max / 2, limit: 1000)
+        #expect(r.traces.count == 10 && r.evaluatedTraces == 10 && r.inspectedTraces == TraceQLTests.count)
     }
 
     @Test func resultsCarryRootsSpanSetsAndAttributes() throws {
@@ -125,7 +259,7 @@ import Testing
         let cases: [(String, String)] = [
             (#"{ name = "x" "#, #"parse error at line 1, col 14: syntax error: unexpected end of input, expecting }"#),
             (#"{ duration > "abc" }"#, #"parse error at line 1, col 14: invalid comparison: duration is a duration, not "abc""#),
-            (#"{ foo = 1 }"#, "parse error at line 1, col 3: syntax error: unexpected IDENTIFIER foo: attributes need a scope (span.foo, resource.foo or .foo)"),
+            (#"{ foo = 1 }"#, "parse error at line 1, col 3: syntax error: unexpected IDENTIFIER foo: attributes need a scope (span.foo, resource.foo, event.foo, link.foo or .foo)"),
             ("{ .a = 1 }\n  | count() > \"x\"", #"parse error at line 2, col 15: syntax error: unexpected "x", expecting a number or a duration"#),
             (#"{ .a = 1 } && "#, "parse error at line 1, col 15: syntax error: unexpected end of input, expecting { or ("),
             (#"{ .a = 1 } }"#, "parse error at line 1, col 12: syntax error: unexpected }"),
@@ -154,6 +288,8 @@ import Testing
             #"{ } | by(resource.service.name) | count() >= 2 | select(span.http.url)"#,
             #"{ name =~ "a.*" } < ({ .x = true } || { .y = 1.5 })"#,
             #"{ span."with space" = `raw\n` && duration < 1h30m }"#,
+            #"{ .a = 1 } !> { .b = 2 } !>> { } !< { } !<< { } !~ { event.x = 1 }"#,
+            #"{ .a = 1 } &> { link.y = "z" } &>> { } &< { } &<< { } &~ { link:traceID = "ab" && link:spanID != nil }"#,
         ]
         for q in queries {
             let a = try TraceQLParser.parse(q)

@@ -182,7 +182,7 @@ import Testing
         let server = try ArgusProcess(dataDir: dir.path, extraArgs: ["--spanmetrics-interval", "1s"])
         defer { server.stop() }
         let c = server.client
-        _ = try TempoAPITests.send(c)
+        let traces = try TempoAPITests.send(c)
         func value(_ promql: String) throws -> Double? {
             let o = try TempoAPITests.json(try c.get("/api/v1/query?query=" + TempoAPITests.q(promql)))
             let result = (o["data"] as? [String: Any])?["result"] as? [[String: Any]] ?? []
@@ -206,6 +206,70 @@ import Testing
         #expect(try value(#"traces_service_graph_request_total{client="checkout",server="payment"}"#) == nil)
         #expect(try value(#"traces_service_graph_request_server_seconds_count{client="frontend",server="checkout"}"#) == 12)
         #expect(try value(#"traces_service_graph_request_failed_total{client="frontend",server="checkout"}"#) == 0)
+        // The latency histogram's exemplars lead to traces: the failed charges (traces 0, 3,
+        // 6 and 9, 40 ms each) fell in the 0.064 bucket; its exemplar is the latest to end.
+        let now = TimeUtil.nowMillis() / 1000
+        let q = #"traces_spanmetrics_latency_bucket{service="payment",span_name="charge",status_code="STATUS_CODE_ERROR"}"#
+        let r = try c.get("/api/v1/query_exemplars?query=\(TempoAPITests.q(q))&start=\(now - 600)&end=\(now + 60)")
+        let data = try TempoAPITests.json(r)["data"] as? [[String: Any]] ?? []
+        #expect(data.count == 1)
+        #expect((data.first?["seriesLabels"] as? [String: String])?["le"] == "0.064")
+        let ex = data.first?["exemplars"] as? [[String: Any]] ?? []
+        #expect(ex.count == 1)
+        let charge = traces[9].first { $0.name == "charge" }!
+        #expect(ex.first?["labels"] as? [String: String] == ["trace_id": charge.traceID.hex, "span_id": hex64(charge.spanID)])
+        #expect(ex.first?["value"] as? String == "0.04")
+        let ts = (ex.first?["timestamp"] as? Double) ?? 0
+        #expect(abs(ts - Double(charge.endNanos / 1_000_000) / 1000) < 0.002)
+    }
+
+    @Test func traceCommandShowsEachSpansLogs() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        let server = try ArgusProcess(dataDir: dir.path)
+        defer { server.stop() }
+        let traces = try TempoAPITests.send(server.client)
+        let t = traces[3]
+        let hex = t[0].traceID.hex
+        func sid(_ name: String) -> String { hex64(t.first { $0.name == name }!.spanID) }
+        let at = t[0].startNanos + 5_000_000
+        let body = """
+        {"streams":[
+          {"stream":{"service_name":"checkout"},"values":[
+            ["\(at)","order 42 placed",{"trace_id":"\(hex)","span_id":"\(sid("placeOrder"))"}],
+            ["\(at + 1_000_000)","reading order rows",{"trace_id":"\(hex)","span_id":"\(sid("SELECT orders"))"}],
+            ["\(at + 2_000_000)","a line of another trace",{"trace_id":"\(traces[4][0].traceID.hex)","span_id":"\(sid("placeOrder"))"}]]},
+          {"stream":{"service_name":"payment"},"values":[
+            ["\(at + 3_000_000)","card declined",{"trace_id":"\(hex)","span_id":"\(sid("charge"))","level":"error"}],
+            ["\(at + 4_000_000)","payment line with no span",{"trace_id":"\(hex)"}]]},
+          {"stream":{"service_name":"ad"},"values":[["\(at)","a service not in the trace",{"trace_id":"\(hex)"}]]}
+        ]}
+        """
+        let r = try server.client.post("/loki/api/v1/push", body: Array(body.utf8), contentType: "application/json")
+        #expect(r.status == 204, "\(r.text)")
+        let url = "http://127.0.0.1:\(server.port)"
+        let (status, out, err) = try TempoAPITests.cli(["trace", hex, "--logs", "--server", url, "--width", "40"])
+        #expect(status == 0, "\(err)")
+        let rows = out.split(separator: "\n").map(String.init)
+        func index(_ text: String) -> Int? { rows.firstIndex { $0.contains(text) } }
+        func spanRow(_ name: String) -> Int? { rows.firstIndex { $0.contains(name) && ($0.contains("█") || $0.contains("▒")) } }
+        // Each line right under its span, after the span's row and before the next span's.
+        let placed = try #require(index("order 42 placed"))
+        #expect(placed == (spanRow("└ placeOrder") ?? -9) + 1)
+        #expect(rows[placed].contains("│ "))
+        #expect(index("reading order rows") == (spanRow("└ SELECT orders") ?? -9) + 1)
+        let declined = try #require(index("card declined"))
+        #expect(declined > (spanRow("└ charge") ?? Int.max))
+        #expect(rows[declined].contains("error"))
+        // Lines of the trace without a span of it at the end; other traces' lines and services
+        // outside the trace are not fetched.
+        let tail = try #require(index("Log lines of the trace with no span of it"))
+        #expect((index("payment line with no span") ?? 0) > tail)
+        #expect(index("a line of another trace") == nil)
+        #expect(index("a service not in the trace") == nil)
+        // Without --logs, no log lines.
+        let (_, plain, _) = try TempoAPITests.cli(["trace", hex, "--server", url, "--width", "40"])
+        #expect(!plain.contains("order 42 placed"))
     }
 
     /// Runs the `argus` binary with `args`; returns exit status, stdout and stderr.

@@ -49,6 +49,43 @@ func richSpan(_ trace: TraceID, id: UInt64, parent: UInt64, start: Int64) -> Spa
         #expect(r.tags[1]["host"] == ["h1"])
     }
 
+    /// Trace by id builds spans for the trace's rows only; the rows before it in the granule
+    /// (rich spans: attributes of every type, events, links, parents by row and by id) are
+    /// stepped over, and the granule's columns read into a `SpanGranule` answer per row.
+    @Test func partialGranuleDecodeMatchesTheWholeGranule() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        var w = SpanBlockWriter(dir: dir.path)
+        var all: [[Span]] = []
+        for k in 1...30 {
+            let t = TraceID(hi: 3, lo: UInt64(k))
+            let b = UInt64(k * 10)
+            let spans = [richSpan(t, id: b + 1, parent: 0, start: 1_000), richSpan(t, id: b + 2, parent: b + 1, start: 2_000),
+                         richSpan(t, id: b + 3, parent: b + 4, start: 3_000), richSpan(t, id: b + 4, parent: b + 1, start: 4_000)]
+            try w.add(trace: t, spans: spans[...])
+            all.append(spans)
+        }
+        _ = try w.finish()
+        let r = try SpanBlockReader(dir: dir.path)
+        #expect(r.granuleCount == 1)
+        #expect(try r.decodeGranule(0) == all.flatMap { $0 })
+        for (k, spans) in all.enumerated() {
+            #expect(try r.spans(trace: r.find(spans[0].traceID)!) == spans, "trace \(k)")
+        }
+        var g = r.granule(0)
+        #expect(try r.decodeTraces(&g, [29, 4, 17]) == [all[29], all[4], all[17]])
+        #expect(g.names.count == 120 && r.strings[Int(g.names[5])] == "op-22")
+        #expect(g.durations[0] == all[0][0].durationNanos)
+        let key = try #require(r.stringID(all[0][0].attributes[0].key))
+        if case .string(let id)? = g.attribute(row: 7, key: key) {
+            guard case .string(let want) = all[1][3].attributes[0].value else { Issue.record("fixture changed"); return }
+            #expect(r.strings[Int(id)] == want)
+        } else {
+            Issue.record("no attribute \(all[0][0].attributes[0].key) in row 7")
+        }
+        #expect(r.stringID("no such string") == nil)
+    }
+
     @Test func corruptBlockIsRefusedWithItsFile() throws {
         let dir = TempDir()
         defer { dir.remove() }

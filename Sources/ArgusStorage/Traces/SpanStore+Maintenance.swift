@@ -10,14 +10,17 @@ import Glibc
 
 extension SpanStore {
     /// Cuts the head into blocks (one per block-duration window of span start times), then
-    /// compacts and applies retention. Returns when the spans are in blocks.
+    /// (unless `compact` is false) compacts and applies retention. Returns when the spans are
+    /// in blocks.
     @discardableResult
-    public func flush() throws -> MetricStore.MaintenanceResult {
+    public func flush(compact: Bool = true) throws -> MetricStore.MaintenanceResult {
         try maintenance.withLock {
             var result = MetricStore.MaintenanceResult()
             result.blocksWritten = try cutHeadLocked()
-            result.blocksCompacted = try compactLocked()
-            result.blocksDropped = try applyRetentionLocked()
+            if compact {
+                result.blocksCompacted = try compactLocked()
+                result.blocksDropped = try applyRetentionLocked()
+            }
             return result
         }
     }

@@ -204,10 +204,15 @@ public final class SpanStore: @unchecked Sendable {
 
     /// Calls `body` with trace fragments that have spans overlapping [startNanos, endNanos],
     /// newest data first: the head, heads being written, then blocks from the newest. `prune`
-    /// may skip a block's trace from its summary alone. `body` returns false to stop. Returns
-    /// the bytes of blocks inspected.
+    /// may skip a block's trace from its summary alone; `granuleFilter` may then remove traces
+    /// from the list of a granule's trace-table positions by reading the granule's columns,
+    /// before any of its spans are built; `headFilter` may skip a trace of the head (or of a
+    /// head being written) from its spans in place (`spans[rows]`), before they are copied out.
+    /// `body` returns false to stop. Returns the bytes of blocks inspected.
     @discardableResult
     public func scan(startNanos: Int64, endNanos: Int64, prune: ((TraceSummary) -> Bool)? = nil,
+                     granuleFilter: ((inout SpanGranule, inout [Int]) throws -> Void)? = nil,
+                     headFilter: (([Span], [Int32]) -> Bool)? = nil,
                      _ body: (TraceFragment) throws -> Bool) throws -> Int {
         let (bs, fr, headCopy, idx) = lock.withLock { (blocks, frozen, head, headIndex) }
         var groups: [([Span], [TraceID: [Int32]]?)] = []
@@ -220,6 +225,7 @@ public final class SpanStore: @unchecked Sendable {
             }
             for (tid, rows) in byTrace {
                 guard rows.contains(where: { g[Int($0)].startNanos <= endNanos && g[Int($0)].endNanos >= startNanos }) else { continue }
+                if let headFilter, !headFilter(g, rows) { continue }
                 var spans = rows.map { g[Int($0)] }
                 spans.sort { $0.startNanos < $1.startNanos }
                 if try !body(TraceFragment(traceID: tid, spans: spans)) { return 0 }
@@ -242,11 +248,14 @@ public final class SpanStore: @unchecked Sendable {
                     wanted.append(t)
                 }
                 if wanted.isEmpty { continue }
-                let spans = try r.decodeGranule(g)
-                for t in wanted {
-                    let row = Int(r.traceRow[t])
-                    let frag = TraceFragment(traceID: r.traceID(t), spans: Array(spans[row..<(row + Int(r.traceSpans[t]))]))
-                    if try !body(frag) { return inspected }
+                var granule = r.granule(g)
+                if let granuleFilter {
+                    try granuleFilter(&granule, &wanted)
+                    if wanted.isEmpty { continue }
+                }
+                let spans = try r.decodeTraces(&granule, wanted)
+                for (k, t) in wanted.enumerated() {
+                    if try !body(TraceFragment(traceID: r.traceID(t), spans: spans[k])) { return inspected }
                 }
             }
         }

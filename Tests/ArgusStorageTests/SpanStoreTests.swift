@@ -140,6 +140,15 @@ func richSpan(_ trace: TraceID, id: UInt64, parent: UInt64, start: Int64) -> Spa
         #expect(got.count == 5)
         #expect(got.last?.statusMessage == "resent")
         #expect(try store.trace(TraceID(hi: 1, lo: 1)).isEmpty)
+        // Cut into a block of its own, then merged with the older block (trace by trace): the
+        // resent copy wins and the trace still has 5 spans, in one block.
+        let r3 = try store.flush()
+        #expect(r3.blocksWritten == 1 && r3.blocksCompacted == 2)
+        #expect(store.blockMetas.count == 1 && store.blockMetas[0].samples == traces.count * 5)
+        let merged = try store.trace(traces[0][0].traceID)
+        #expect(merged.count == 5)
+        #expect(merged.last?.statusMessage == "resent")
+        for tr in traces.dropFirst() { #expect(try store.trace(tr[0].traceID) == tr) }
         store.close()
     }
 

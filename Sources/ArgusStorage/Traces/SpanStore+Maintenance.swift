@@ -81,15 +81,22 @@ extension SpanStore {
                 try writer.add(trace: group[i].traceID, spans: group[i..<j])
                 i = j
             }
-            let st = try writer.finish()
-            let final = blocksDir + "/" + id
-            if rename(tmp, final) != 0 { throw ArgusError.io("cannot rename span block", tmp, errno: errno) }
-            fsyncDirectory(blocksDir)
-            let meta = BlockMeta(id: id, kind: SpanStore.kind, minT: floorDiv(st.minNanos, 1_000_000), maxT: floorDiv(st.maxNanos, 1_000_000),
-                                 series: st.traces, samples: st.spans, bytes: st.bytes, version: Int(SpanBlockFormat.version), level: level)
-            out.append(SpanBlockHandle(meta: meta, reader: try SpanBlockReader(dir: final)))
+            out.append(try finishBlock(id: id, writer: &writer, level: level))
         }
         return out
+    }
+
+    /// Finishes a block written in `<id>.tmp`, renames it into place and opens it; not yet in
+    /// the catalog.
+    func finishBlock(id: String, writer: inout SpanBlockWriter, level: Int) throws -> SpanBlockHandle {
+        let st = try writer.finish()
+        let tmp = blocksDir + "/" + id + ".tmp"
+        let final = blocksDir + "/" + id
+        if rename(tmp, final) != 0 { throw ArgusError.io("cannot rename span block", tmp, errno: errno) }
+        fsyncDirectory(blocksDir)
+        let meta = BlockMeta(id: id, kind: SpanStore.kind, minT: floorDiv(st.minNanos, 1_000_000), maxT: floorDiv(st.maxNanos, 1_000_000),
+                             series: st.traces, samples: st.spans, bytes: st.bytes, version: Int(SpanBlockFormat.version), level: level)
+        return SpanBlockHandle(meta: meta, reader: try SpanBlockReader(dir: final))
     }
 
     /// Drops repeated copies of a span (same trace and span id), keeping the last.
@@ -125,23 +132,65 @@ extension SpanStore {
         try compactByWindows(ranges: options.compactionRanges, current: { lock.withLock { blocks } }, meta: \.meta) { try mergeBlocks($0) }
     }
 
+    /// Merges blocks into one, trace by trace in trace-id order (each block's traces are in
+    /// that order and a trace lies in one granule of a block), holding one decoded granule per
+    /// block at a time: memory stays flat however many spans the window holds. A span stored
+    /// twice keeps the copy of the later block in `group`.
     func mergeBlocks(_ group: [SpanBlockHandle]) throws {
-        var spans: [Span] = []
-        for b in group {
-            for g in 0..<b.reader.granuleCount { spans += try b.reader.decodeGranule(g) }
-        }
         let level = (group.map(\.meta.level).max() ?? 0) + 1
-        let written = try writeBlocks(spans, level: level, window: false)
+        let id = MetricStore.newBlockID()
+        let tmp = blocksDir + "/" + id + ".tmp"
+        try? FileManager.default.removeItem(atPath: tmp)
+        try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
+        var writer = SpanBlockWriter(dir: tmp, zstdLevel: options.compactZstdLevel)
+        var granule = [Int](repeating: 0, count: group.count)
+        var rows = [[Span]](repeating: [], count: group.count)
+        var pos = [Int](repeating: 0, count: group.count)
+        /// Whether block k has a span left, decoding its next granule when needed.
+        func fill(_ k: Int) throws -> Bool {
+            while pos[k] >= rows[k].count {
+                guard granule[k] < group[k].reader.granuleCount else { return false }
+                rows[k] = try group[k].reader.decodeGranule(granule[k])
+                granule[k] += 1
+                pos[k] = 0
+            }
+            return true
+        }
+        var trace: [Span] = []
         do {
-            try catalog.commit(add: written.map(\.meta), remove: group.map(\.meta.id))
+            while true {
+                var next: TraceID?
+                for k in group.indices where try fill(k) {
+                    let t = rows[k][pos[k]].traceID
+                    if next == nil || t < next! { next = t }
+                }
+                guard let tid = next else { break }
+                trace.removeAll(keepingCapacity: true)
+                for k in group.indices where try fill(k) {
+                    while pos[k] < rows[k].count && rows[k][pos[k]].traceID == tid {
+                        trace.append(rows[k][pos[k]])
+                        pos[k] += 1
+                    }
+                }
+                var spans = group.count > 1 ? SpanStore.dedupeSorted(trace) : trace
+                spans.sort { ($0.startNanos, $0.spanID) < ($1.startNanos, $1.spanID) }
+                try writer.add(trace: tid, spans: spans[...])
+            }
         } catch {
-            for b in written { try? FileManager.default.removeItem(atPath: blocksDir + "/" + b.meta.id) }
+            try? FileManager.default.removeItem(atPath: tmp)
+            throw error
+        }
+        let written = try finishBlock(id: id, writer: &writer, level: level)
+        do {
+            try catalog.commit(add: [written.meta], remove: group.map(\.meta.id))
+        } catch {
+            try? FileManager.default.removeItem(atPath: blocksDir + "/" + written.meta.id)
             throw ArgusError(.io, "cannot record a compacted span block in the catalog", cause: error)
         }
         let ids = Set(group.map(\.meta.id))
         lock.withLock {
             blocks.removeAll { ids.contains($0.meta.id) }
-            blocks.append(contentsOf: written)
+            blocks.append(written)
             blocks.sort { ($0.meta.minT, $0.meta.id) < ($1.meta.minT, $1.meta.id) }
         }
         for b in group { try? FileManager.default.removeItem(atPath: blocksDir + "/" + b.meta.id) }

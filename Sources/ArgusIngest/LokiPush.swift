@@ -122,7 +122,8 @@ extension LokiPush {
                             default: try e.skip(ew)
                             }
                         }
-                        guard seconds >= 0, nanos >= 0, nanos < 1_000_000_000 else {
+                        // (Past 2262 nanoseconds since the epoch no longer fit in 64 bits.)
+                        guard seconds >= 0, seconds < Int64.max / 1_000_000_000, nanos >= 0, nanos < 1_000_000_000 else {
                             throw ArgusError(.badInput, "streams[\(si)].entries[\(records.count)]: invalid timestamp \(seconds)s \(nanos)ns")
                         }
                         rec.timeUnixNano = UInt64(seconds) * 1_000_000_000 + UInt64(nanos)

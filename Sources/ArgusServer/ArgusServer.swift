@@ -6,6 +6,7 @@ import ArgusStorage
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdWebSocket
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -76,6 +77,7 @@ public struct ArgusServer {
         }
         OTLPRoutes(store: store, logs: OTLPLogIngester(store: logs), spans: spans, options: options, monitoring: monitoring).register(router)
         LokiAPI(logs: logs, engine: logEngine, options: options, monitoring: monitoring).register(router)
+        LokiTail(logs: logs, engine: logEngine).registerPlain(router)
         TempoAPI(store: spans.store).register(router)
         PrometheusAPI(store: store, engine: engine, options: options, monitoring: monitoring).register(router)
         RulesAPI(runtime: rules).register(router)
@@ -146,8 +148,11 @@ public struct ArgusServer {
 
     /// The application, ready to run in a ServiceGroup. `onRunning` receives the bound port.
     public func application(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
-        Application(
+        let webSocketRouter = Router(context: BasicWebSocketRequestContext.self)
+        LokiTail(logs: logs, engine: logEngine).register(webSocketRouter)
+        return Application(
             router: router(),
+            server: .http1WebSocketUpgrade(webSocketRouter: webSocketRouter),
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: "argus"),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },
             logger: logger

@@ -117,14 +117,15 @@ public final class LogQLEngine: Sendable {
     func forEachEntry(_ log: LogQLLogExpr, start: Int64, end: Int64, store: LogStore, stats: inout LogScanStats,
                       _ body: (_ time: Int64, _ line: String, _ lineBytes: Int, _ labels: inout LogQLEntryLabels) throws -> Void) throws {
         let pipeline = LogQLPipeline(log.stages)
-        let q = LogSelectQuery(matchers: log.matchers, start: start, end: end, tokenHint: LogQLPipeline.tokenHint(log.stages))
+        let q = LogSelectQuery(matchers: log.matchers, start: start, end: end, tokenHint: LogQLPipeline.tokenHint(log.stages),
+                               lineFilters: LogQLPipeline.storeFilters(log.stages))
         let deadline = TimeUtil.monotonicNanos() &+ UInt64(max(0, min(options.timeout, 1e6)) * 1e9)
         var st = stats
         defer { stats = st }
         var read = stats.bytesRead
         try store.scan(q, stats: &st) { batch in
             if TimeUtil.monotonicNanos() > deadline { throw ArgusError(.timeout, "query timed out") }
-            read += batch.body.count
+            read += batch.scannedBytes
             var probe = LogScanStats()
             probe.bytesRead = read
             try checkBytes(probe)

@@ -105,6 +105,18 @@ final class LogQLPipeline {
         return out
     }
 
+    /// The leading `|=` and `!=` filters, for the store to apply (and to pick lines by).
+    static func storeFilters(_ stages: [LogQLStage]) -> [LogLineFilter] {
+        var out: [LogLineFilter] = []
+        for s in stages {
+            guard case .lineFilter(let op, let needles, _) = s else { break }
+            if op == .contains || op == .notContains {
+                out.append(LogLineFilter(negate: op == .notContains, needles: needles.map { Array($0.utf8) }))
+            }
+        }
+        return out
+    }
+
     @inline(__always) static func contains(_ hay: UnsafeRawBufferPointer, _ needle: [UInt8]) -> Bool {
         if needle.isEmpty { return true }
         if hay.count < needle.count { return false }

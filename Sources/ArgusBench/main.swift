@@ -9,7 +9,7 @@ import Foundation
 //                       [--systems argus,prometheus,victoriametrics] [--out FILE] [--timeout S]
 //   argus-bench dash [--frames N] [--idle-seconds S]
 //   argus-bench rules [--series N] [--evals E]
-//   argus-bench logs [--records N] [--batch N] [--rare-every N] [--dir DIR]
+//   argus-bench logs [--records N] [--batch N] [--rare-every N] [--clustered] [--hours H] [--dir DIR]
 //   argus-bench spans [--spans N] [--block-minutes M] [--lookups N] [--dir DIR]
 
 let args = Array(CommandLine.arguments.dropFirst())

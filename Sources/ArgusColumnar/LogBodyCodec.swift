@@ -81,11 +81,13 @@ public enum LogBodyCodec {
     static let pow10: [Int64] = [1, 10, 100, 1000, 10000, 100_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000]
 
     /// Writes `ns` as `YYYY-MM-DDTHH:MM:SS[.f…]` with `digits` fraction digits; returns the length.
-    @inline(__always) static func formatTime(_ ns: Int64, digits: Int, into p: UnsafeMutablePointer<UInt8>) -> Int {
+    @inline(__always) static func formatTime(_ ns: Int64, digits: Int, into p: UnsafeMutablePointer<UInt8>,
+                                             cache: inout (Int64, Int64, Int64, Int64)) -> Int {
         var days = ns / 86_400_000_000_000
         var rem = ns % 86_400_000_000_000
         if rem < 0 { rem += 86_400_000_000_000; days -= 1 }
-        let (y, m, d) = civilFromDays(days)
+        if cache.0 != days { let (y, m, d) = civilFromDays(days); cache = (days, y, m, d) }
+        let y = cache.1, m = cache.2, d = cache.3
         let secs = rem / 1_000_000_000
         let frac = rem % 1_000_000_000
         @inline(__always) func two(_ v: Int64, _ at: Int) {
@@ -168,13 +170,13 @@ public enum LogBodyCodec {
 public struct LogBodyEncoder {
     var templateIndex: [[UInt8]: Int] = [:]
     var templates: [(kind: UInt8, bytes: [UInt8])] = []
-    /// Per template, its slot streams.
-    var slots: [[ByteWriter]] = []
-    var lastHex: [[Int]] = []
+    /// Per template, per slot, its values in row order (hex: table indexes).
+    var slots: [[[UInt64]]] = []
     var hexIndex: [[UInt8]: Int] = [:]
     var hexTable = ByteWriter()
     var hexCount = 0
     public private(set) var rows = ByteWriter()
+    var rowTemplates: [Int32] = []
 
     // Scratch, reused per line.
     var tmpl: [UInt8] = []
@@ -257,10 +259,12 @@ public struct LogBodyEncoder {
         if verbatim {
             let t = templateID(LogBodyCodec.kindVerbatim, Array(line), slotCount: 0)
             rows.uvarint(UInt64(t))
+            rowTemplates.append(Int32(t))
             return
         }
         let t = templateID(LogBodyCodec.kindTemplate, tmpl, slotCount: vals.count)
         rows.uvarint(UInt64(t))
+        rowTemplates.append(Int32(t))
         for (s, v) in vals.enumerated() {
             switch v.kind {
             case LogBodyCodec.phHex:
@@ -279,10 +283,9 @@ public struct LogBodyEncoder {
                     hexTable.u8(UInt8(id.count))
                     hexTable.append(id)
                 }
-                slots[t][s].varint(Int64(idx - lastHex[t][s]))
-                lastHex[t][s] = idx
+                slots[t][s].append(UInt64(idx))
             default:
-                slots[t][s].uvarint(v.v)
+                slots[t][s].append(v.v)
             }
         }
     }
@@ -296,14 +299,21 @@ public struct LogBodyEncoder {
         let t = templates.count
         templateIndex[key] = t
         templates.append((kind, bytes))
-        slots.append([ByteWriter](repeating: ByteWriter(), count: slotCount))
-        lastHex.append([Int](repeating: 0, count: slotCount))
+        slots.append([[UInt64]](repeating: [], count: slotCount))
         return t
     }
 
+    @inline(__always) static func uvarintSize(_ x: UInt64) -> Int { x == 0 ? 1 : (64 - x.leadingZeroBitCount + 6) / 7 }
+
     /// Column 3 (templates): `uvarint T`, per template `u8 kind`, `uvarint length`, bytes; then
     /// per record `uvarint template`. Column 4 (values): `uvarint hex ids`, per id `u8 length`
-    /// + bytes; per template per slot `uvarint stream length`; then the streams in that order.
+    /// + bytes; `uvarint shared numbers`, each a `uvarint`; per template per slot `uvarint
+    /// stream length` and `u8 mode`; then the streams in that order. A stream holds one
+    /// `uvarint` per value: the value itself (mode 0), the zigzag difference from the slot's
+    /// previous value, from 0 (mode 1; always for hex slots, whose values are indexes into the
+    /// hex table), or the zigzag difference of indexes into the shared numbers (mode 2: for
+    /// number slots whose values mostly recur elsewhere in the chunk, like a user or order id
+    /// that the several lines of a request repeat).
     public func finish(templates tw: inout ByteWriter, values vw: inout ByteWriter) {
         tw.uvarint(UInt64(templates.count))
         for t in templates {
@@ -312,10 +322,89 @@ public struct LogBodyEncoder {
             tw.append(t.bytes)
         }
         tw.append(rows.bytes)
+        var kinds: [[UInt8]] = []
+        for t in templates {
+            var ks: [UInt8] = []
+            let tb = t.bytes
+            var i = 0
+            while t.kind == LogBodyCodec.kindTemplate && i < tb.count {
+                if tb[i] >= 1 && tb[i] <= 4 { ks.append(tb[i]); if tb[i] == LogBodyCodec.phHex { i += 1 } }
+                i += 1
+            }
+            kinds.append(ks)
+        }
+        // Numbers that recur across the chunk.
+        var counts: [UInt64: Int32] = [:]
+        for (t, ss) in slots.enumerated() {
+            for (k, vs) in ss.enumerated() where kinds[t][k] == LogBodyCodec.phInt || kinds[t][k] == LogBodyCodec.phZeroInt {
+                for v in vs where v >= 128 { counts[v, default: 0] += 1 }
+            }
+        }
+        var shared = [[Bool]]()
+        for (t, ss) in slots.enumerated() {
+            var row = [Bool](repeating: false, count: ss.count)
+            for (k, vs) in ss.enumerated() where kinds[t][k] == LogBodyCodec.phInt || kinds[t][k] == LogBodyCodec.phZeroInt {
+                var recurring = 0, size = 0
+                for v in vs {
+                    if v >= 128 && counts[v]! >= 2 { recurring += 1 }
+                    size += LogBodyEncoder.uvarintSize(v)
+                }
+                row[k] = recurring * 10 >= vs.count * 4 && size >= 2 * vs.count
+            }
+            shared.append(row)
+        }
+        // Shared numbers in order of first appearance (row order), and each slot's indexes.
+        var table: [UInt64: Int] = [:]
+        var tableValues: [UInt64] = []
+        var indexes = slots.map { $0.map { _ in [UInt64]() } }
+        var cursor = slots.map { [Int](repeating: 0, count: $0.count) }
+        if shared.contains(where: { $0.contains(true) }) {
+            for t32 in rowTemplates {
+                let t = Int(t32)
+                for k in 0..<slots[t].count {
+                    let v = slots[t][k][cursor[t][k]]
+                    cursor[t][k] += 1
+                    guard shared[t][k] else { continue }
+                    let idx: Int
+                    if let x = table[v] {
+                        idx = x
+                    } else {
+                        idx = tableValues.count
+                        table[v] = idx
+                        tableValues.append(v)
+                    }
+                    indexes[t][k].append(UInt64(idx))
+                }
+            }
+        }
         vw.uvarint(UInt64(hexCount))
         vw.append(hexTable.bytes)
-        for s in slots { for w in s { vw.uvarint(UInt64(w.count)) } }
-        for s in slots { for w in s { vw.append(w.bytes) } }
+        vw.uvarint(UInt64(tableValues.count))
+        for v in tableValues { vw.uvarint(v) }
+        var streams: [ByteWriter] = []
+        for (t, ss) in slots.enumerated() {
+            for (k, vs0) in ss.enumerated() {
+                let vs = shared[t][k] ? indexes[t][k] : vs0
+                var raw = 0, delta = 0
+                var prev: UInt64 = 0
+                for v in vs {
+                    raw += LogBodyEncoder.uvarintSize(v)
+                    delta += LogBodyEncoder.uvarintSize(zigzag(Int64(bitPattern: v &- prev)))
+                    prev = v
+                }
+                let mode: UInt8 = shared[t][k] ? 2 : kinds[t][k] == LogBodyCodec.phHex || delta < raw ? 1 : 0
+                var w = ByteWriter(capacity: min(raw, delta))
+                prev = 0
+                for v in vs {
+                    w.uvarint(mode != 0 ? zigzag(Int64(bitPattern: v &- prev)) : v)
+                    prev = v
+                }
+                vw.uvarint(UInt64(w.count))
+                vw.u8(mode)
+                streams.append(w)
+            }
+        }
+        for w in streams { vw.append(w.bytes) }
     }
 }
 
@@ -432,6 +521,8 @@ public struct LogBodyDecoder {
     var hexOffsets: [Int] = []
     var streamStart: [Int] = []
     var streamEnd: [Int] = []
+    var streamMode: [UInt8] = []
+    var sharedNumbers: [UInt64] = []
     let values: [UInt8]
 
     public init(templates: LogBodyTemplates, values: [UInt8]) throws {
@@ -485,9 +576,18 @@ public struct LogBodyDecoder {
                 hexOffsets.append(r.offset)
                 _ = try r.bytes(l)
             }
+            let nn = Int(try r.uvarint())
+            guard nn <= r.remaining else { throw ColumnarError.corrupt("shared number count \(nn)") }
+            sharedNumbers.reserveCapacity(nn)
+            for _ in 0..<nn { sharedNumbers.append(try r.uvarint()) }
             var lens: [Int] = []
             lens.reserveCapacity(slots)
-            for _ in 0..<slots { lens.append(Int(try r.uvarint())) }
+            for _ in 0..<slots {
+                lens.append(Int(try r.uvarint()))
+                let m = try r.u8()
+                guard m <= 2 else { throw ColumnarError.corrupt("value stream mode \(m)") }
+                streamMode.append(m)
+            }
             var off = r.offset
             for l in lens {
                 streamStart.append(off)
@@ -506,8 +606,6 @@ public struct LogBodyDecoder {
         guard times.count == n else { throw ColumnarError.corrupt("body rows \(n) vs times \(times.count)") }
         let outRows = rows?.count ?? n
         var offsets = [Int](repeating: 0, count: outRows + 1)
-        var cursor = streamStart
-        var lastHex = [Int](repeating: 0, count: streamStart.count)
         // Which templates have wanted rows (the others' streams are never read).
         var wantT: [Bool]
         if let rows {
@@ -516,126 +614,181 @@ public struct LogBodyDecoder {
         } else {
             wantT = [Bool](repeating: true, count: templates.ranges.count)
         }
-        var failure: ColumnarError?
+        var state = [StreamState](repeating: StreamState(), count: streamStart.count)
+        for s in streamStart.indices {
+            state[s] = StreamState(cursor: streamStart[s], end: streamEnd[s], mode: streamMode[s], last: 0)
+        }
         // Slack so a number or time near the end can be formatted before its length is known.
         let capacity = capacity + 64
+        var failure: ColumnarError?
         let bytes = [UInt8](unsafeUninitializedCapacity: capacity) { out, initialized in
             initialized = 0
-            values.withUnsafeBytes { vp in
-            templates.bytes.withUnsafeBytes { tp in
-            hexOffsets.withUnsafeBufferPointer { hexOff in
-            ops.withUnsafeBufferPointer { ops in
-                let base = out.baseAddress!
-                var pos = 0
-                var next = 0  // index into rows
-                var k = 0
-                @inline(__always) func readVar(_ s: Int) throws -> UInt64 {
-                    var off = cursor[s]
-                    let end = streamEnd[s]
-                    var result: UInt64 = 0
-                    var shift: UInt64 = 0
-                    while true {
-                        guard off < end else { throw ColumnarError.corrupt("value stream ends early") }
-                        let b = vp[off]
-                        off += 1
-                        result |= UInt64(b & 0x7F) << shift
-                        if b < 0x80 { break }
-                        shift += 7
-                        if shift > 63 { throw ColumnarError.corrupt("varint overflows 64 bits") }
-                    }
-                    cursor[s] = off
-                    return result
-                }
-                do {
-                    for i in 0..<n {
-                        let t = Int(templates.rows[i])
-                        let emit: Bool
-                        if let rows {
-                            if next < rows.count && rows[next] == i { emit = true } else { emit = false }
-                            if !emit && !wantT[t] { continue }
-                        } else {
-                            emit = true
-                        }
-                        var s = slotBase[t]
-                        for o in opStart[t]..<opStart[t + 1] {
-                            let op = ops[o]
-                            switch op.kind {
-                            case .literal:
-                                if emit {
-                                    let l = Int(op.b)
-                                    guard pos + l <= capacity else { throw ColumnarError.corrupt("lines exceed their recorded size") }
-                                    (base + pos).update(from: tp.baseAddress!.assumingMemoryBound(to: UInt8.self) + Int(op.a), count: l)
-                                    pos += l
-                                }
-                            case .int:
-                                let v = try readVar(s)
-                                if emit {
-                                    guard pos + 20 <= capacity else { throw ColumnarError.corrupt("lines exceed their recorded size") }
-                                    pos += LogBodyCodec.formatUInt(v, into: base + pos)
-                                }
-                                s += 1
-                            case .zeroInt:
-                                let v = try readVar(s)
-                                if emit {
-                                    let len = Int(v & 31)
-                                    guard pos + len <= capacity, len <= 17 else { throw ColumnarError.corrupt("digit run of \(len)") }
-                                    var x = v >> 5
-                                    var q = len
-                                    while q > 0 {
-                                        q -= 1
-                                        base[pos + q] = UInt8(0x30 + x % 10)
-                                        x /= 10
+            do {
+                initialized = try values.withUnsafeBytes { vp in
+                    try templates.bytes.withUnsafeBytes { tp in
+                        try hexOffsets.withUnsafeBufferPointer { hexOff in
+                            try ops.withUnsafeBufferPointer { ops in
+                                try state.withUnsafeMutableBufferPointer { st in
+                                    try sharedNumbers.withUnsafeBufferPointer { shared in
+                                        try offsets.withUnsafeMutableBufferPointer { offs in
+                                            try LogBodyDecoder.run(
+                                                out: out.baseAddress!, capacity: capacity, values: vp, templateBytes: tp, hexOffsets: hexOff,
+                                                ops: ops, state: st, shared: shared, offsets: offs, rowTemplates: templates.rows, opStart: opStart,
+                                                slotBase: slotBase, rows: rows, wantT: wantT, times: times)
+                                        }
                                     }
-                                    pos += len
                                 }
-                                s += 1
-                            case .hex:
-                                let d = unzigzag(try readVar(s))
-                                let idx = lastHex[s] &+ Int(d)
-                                lastHex[s] = idx
-                                if emit {
-                                    guard idx >= 0, idx < hexOff.count else { throw ColumnarError.corrupt("hex id \(idx) of \(hexOff.count)") }
-                                    let len = Int(op.a)
-                                    let start = hexOff[idx]
-                                    guard Int(vp[start - 1]) * 2 == len, pos + len <= capacity else { throw ColumnarError.corrupt("hex id length") }
-                                    var q = 0
-                                    while q < len / 2 {
-                                        let b = vp[start + q]
-                                        base[pos + 2 * q] = LogBodyDecoder.hex[Int(b >> 4)]
-                                        base[pos + 2 * q + 1] = LogBodyDecoder.hex[Int(b & 15)]
-                                        q += 1
-                                    }
-                                    pos += len
-                                }
-                                s += 1
-                            case .time:
-                                let v = try readVar(s)
-                                if emit {
-                                    guard pos + 30 <= capacity else { throw ColumnarError.corrupt("lines exceed their recorded size") }
-                                    let fd = Int(v % 10)
-                                    let ns = times[i] &+ unzigzag(v / 10)
-                                    pos += LogBodyCodec.formatTime(ns, digits: fd, into: base + pos)
-                                }
-                                s += 1
                             }
                         }
-                        if emit {
-                            k += 1
-                            offsets[k] = pos
-                            next += 1
-                            if let rows, next == rows.count { break }
-                        }
                     }
-                } catch let e as ColumnarError {
-                    failure = e
-                } catch {
-                    failure = .corrupt("\(error)")
                 }
-                initialized = pos
-            }}}}
+            } catch let e as ColumnarError {
+                failure = e
+            } catch {
+                failure = .corrupt("\(error)")
+            }
         }
         if let failure { throw failure }
         return (bytes, offsets)
+    }
+
+    struct StreamState {
+        var cursor = 0
+        var end = 0
+        var mode: UInt8 = 0
+        var last: UInt64 = 0
+    }
+
+    @inline(__always) static func readVar(_ st: UnsafeMutablePointer<StreamState>, _ vp: UnsafeRawBufferPointer, _ shared: UnsafeBufferPointer<UInt64>) throws -> UInt64 {
+        var off = st.pointee.cursor
+        let end = st.pointee.end
+        var result: UInt64 = 0
+        var shift: UInt64 = 0
+        while true {
+            guard off < end else { throw ColumnarError.corrupt("value stream ends early") }
+            let b = vp[off]
+            off &+= 1
+            result |= UInt64(b & 0x7F) << shift
+            if b < 0x80 { break }
+            shift &+= 7
+            if shift > 63 { throw ColumnarError.corrupt("varint overflows 64 bits") }
+        }
+        st.pointee.cursor = off
+        let mode = st.pointee.mode
+        if mode == 0 { return result }
+        let v = st.pointee.last &+ UInt64(bitPattern: unzigzag(result))
+        st.pointee.last = v
+        if mode == 1 { return v }
+        guard v < UInt64(shared.count) else { throw ColumnarError.corrupt("shared number \(v) of \(shared.count)") }
+        return shared[Int(v)]
+    }
+
+    /// The decoding loop over raw buffers; returns the bytes written.
+    static func run(out base: UnsafeMutablePointer<UInt8>, capacity: Int, values vp: UnsafeRawBufferPointer, templateBytes tp: UnsafeRawBufferPointer,
+                    hexOffsets hexOff: UnsafeBufferPointer<Int>, ops: UnsafeBufferPointer<Op>, state st: UnsafeMutableBufferPointer<StreamState>,
+                    shared: UnsafeBufferPointer<UInt64>, offsets offs: UnsafeMutableBufferPointer<Int>, rowTemplates: [Int32], opStart: [Int],
+                    slotBase: [Int], rows: [Int]?, wantT: [Bool], times: [Int64]) throws -> Int {
+        let hexDigits: (UInt64, UInt64) = (0x3736_3534_3332_3130, 0x6665_6463_6261_3938)  // "0123456789abcdef"
+        return try withUnsafeBytes(of: hexDigits) { hd in
+            let tpb = tp.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            let stb = st.baseAddress!
+            var pos = 0
+            var next = 0
+            var k = 0
+            var dayCache: (Int64, Int64, Int64, Int64) = (Int64.min, 0, 0, 0)
+            let n = rowTemplates.count
+            for i in 0..<n {
+                let t = Int(rowTemplates[i])
+                let emit: Bool
+                if let rows {
+                    emit = next < rows.count && rows[next] == i
+                    if !emit && !wantT[t] { continue }
+                } else {
+                    emit = true
+                }
+                var s = slotBase[t]
+                var o = opStart[t]
+                let oe = opStart[t + 1]
+                while o < oe {
+                    let op = ops[o]
+                    o += 1
+                    switch op.kind {
+                    case .literal:
+                        if emit {
+                            let l = Int(op.b)
+                            guard pos + l <= capacity else { throw ColumnarError.corrupt("lines exceed their recorded size") }
+                            (base + pos).update(from: tpb + Int(op.a), count: l)
+                            pos += l
+                        }
+                    case .int:
+                        let v = try readVar(stb + s, vp, shared)
+                        s += 1
+                        if emit {
+                            guard pos + 20 <= capacity else { throw ColumnarError.corrupt("lines exceed their recorded size") }
+                            var digits = 1
+                            var x = v
+                            while x >= 10 { x /= 10; digits += 1 }
+                            x = v
+                            var q = digits
+                            while q > 0 {
+                                q -= 1
+                                base[pos + q] = UInt8(truncatingIfNeeded: 0x30 &+ x % 10)
+                                x /= 10
+                            }
+                            pos += digits
+                        }
+                    case .zeroInt:
+                        let v = try readVar(stb + s, vp, shared)
+                        s += 1
+                        if emit {
+                            let len = Int(v & 31)
+                            guard pos + len <= capacity, len <= 17 else { throw ColumnarError.corrupt("digit run of \(len)") }
+                            var x = v >> 5
+                            var q = len
+                            while q > 0 {
+                                q -= 1
+                                base[pos + q] = UInt8(truncatingIfNeeded: 0x30 &+ x % 10)
+                                x /= 10
+                            }
+                            pos += len
+                        }
+                    case .hex:
+                        let idx = Int(truncatingIfNeeded: try readVar(stb + s, vp, shared))
+                        s += 1
+                        if emit {
+                            guard idx >= 0, idx < hexOff.count else { throw ColumnarError.corrupt("hex id \(idx) of \(hexOff.count)") }
+                            let len = Int(op.a)
+                            let start = hexOff[idx]
+                            guard Int(vp[start - 1]) * 2 == len, pos + len <= capacity else { throw ColumnarError.corrupt("hex id length") }
+                            var q = 0
+                            while q < len / 2 {
+                                let b = vp[start + q]
+                                base[pos + 2 * q] = hd[Int(b >> 4)]
+                                base[pos + 2 * q + 1] = hd[Int(b & 15)]
+                                q += 1
+                            }
+                            pos += len
+                        }
+                    case .time:
+                        let v = try readVar(stb + s, vp, shared)
+                        s += 1
+                        if emit {
+                            guard pos + 30 <= capacity else { throw ColumnarError.corrupt("lines exceed their recorded size") }
+                            let fd = Int(v % 10)
+                            let ns = times[i] &+ unzigzag(v / 10)
+                            pos += LogBodyCodec.formatTime(ns, digits: fd, into: base + pos, cache: &dayCache)
+                        }
+                    }
+                }
+                if emit {
+                    k += 1
+                    offs[k] = pos
+                    next += 1
+                    if let rows, next == rows.count { break }
+                }
+            }
+            return pos
+        }
     }
 
     static let hex: [UInt8] = Array("0123456789abcdef".utf8)

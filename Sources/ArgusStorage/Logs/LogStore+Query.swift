@@ -12,9 +12,44 @@ import Glibc
 public struct LogLineFilter: Sendable {
     public var negate: Bool
     public var needles: [[UInt8]]
+    let pivots: [Int]
     public init(negate: Bool, needles: [[UInt8]]) {
         self.negate = negate
         self.needles = needles
+        pivots = needles.map { n in n.withUnsafeBytes { ByteSearch.pivot($0) } }
+    }
+
+    /// Sets `keep[i]` to false for every line of `body` that fails the filter. The needles are
+    /// searched for over the whole buffer at once, not line by line.
+    func apply(_ body: UnsafeRawBufferPointer, _ offsets: [Int], _ keep: inout [Bool]) {
+        let n = offsets.count - 1
+        var hit = [Bool](repeating: false, count: n)
+        for (k, needle) in needles.enumerated() {
+            if needle.isEmpty { for i in 0..<n { hit[i] = true }; continue }
+            let len = needle.count
+            guard body.count >= len else { continue }
+            let pv = pivots[k]
+            let c = Int32(needle[pv])
+            needle.withUnsafeBytes { nb in
+                let h = body.baseAddress!
+                var from = 0  // first possible start
+                var line = 0
+                while from + len <= body.count {
+                    guard let f = memchr(h + from + pv, c, body.count - len - from + 1) else { break }
+                    let start = UnsafeRawPointer(f) - pv - UnsafeRawPointer(h)
+                    if memcmp(h + start, nb.baseAddress!, len) != 0 { from = start + 1; continue }
+                    while offsets[line + 1] <= start { line += 1 }
+                    if start + len <= offsets[line + 1] {
+                        hit[line] = true
+                        from = offsets[line + 1]
+                        line += 1
+                    } else {
+                        from = start + 1
+                    }
+                }
+            }
+        }
+        for i in 0..<n where hit[i] == negate { keep[i] = false }
     }
 
     @inline(__always) func passes(_ line: UnsafeRawBufferPointer) -> Bool {
@@ -243,17 +278,21 @@ extension LogStore {
             var batch = LogBatch(labels: labels, records: slice)
             stats.bytesRead += batch.body.count
             if !q.lineFilters.isEmpty {
-                var keep: [Int] = []
-                batch.body.withUnsafeBytes { p in
-                    for i in 0..<batch.count where q.lineFilters.allSatisfy({ $0.passes(UnsafeRawBufferPointer(rebasing: p[batch.offsets[i]..<batch.offsets[i + 1]])) }) {
-                        keep.append(i)
-                    }
-                }
+                let keep = LogStore.passing(q.lineFilters, batch.body, batch.offsets)
                 if keep.isEmpty { continue }
                 if keep.count < batch.count { batch = batch.subset(keep) }
             }
             if try !visit(batch) { return }
         }
+    }
+
+    /// Indexes of the lines that pass every filter.
+    static func passing(_ filters: [LogLineFilter], _ body: [UInt8], _ offsets: [Int]) -> [Int] {
+        var keep = [Bool](repeating: true, count: offsets.count - 1)
+        body.withUnsafeBytes { p in
+            for f in filters { f.apply(p, offsets, &keep) }
+        }
+        return keep.indices.filter { keep[$0] }
     }
 
     /// One chunk as a batch: with `|=` filters only its lines whose template can match are
@@ -284,12 +323,7 @@ extension LogStore {
         st.bytesRead += body.count
         var keep: [Int]?
         if !q.lineFilters.isEmpty {
-            var k: [Int] = []
-            body.withUnsafeBytes { p in
-                for i in 0..<n where q.lineFilters.allSatisfy({ $0.passes(UnsafeRawBufferPointer(rebasing: p[offsets[i]..<offsets[i + 1]])) }) {
-                    k.append(i)
-                }
-            }
+            let k = passing(q.lineFilters, body, offsets)
             if k.isEmpty { return nil }
             if k.count < n { keep = k }
         }

@@ -106,22 +106,35 @@ public struct LogBlockWriter {
         let scale = LogBodyCodec.pow10[e]
         cols[0].u8(UInt8(e))
         var prev: Int64 = 0
-        var sevText = DictionaryColumnWriter()
+        // Severity: (number, text) pairs as a dictionary, one index per record.
+        var sevIndex: [String: Int] = [:]
+        var sevRows = ByteWriter()
         var body = LogBodyEncoder()
         var bodyBytes = 0
         for r in recs {
             cols[0].varint((r.time / scale) &- (prev / scale))
             prev = r.time
             cols[1].varint(r.observedTime == 0 ? Int64.min : r.observedTime &- r.time)
-            cols[2].u8(r.severityNumber)
-            sevText.append(r.severityText)
+            let key = String(r.severityNumber) + " " + r.severityText
+            if let k = sevIndex[key] {
+                sevRows.uvarint(UInt64(k))
+            } else {
+                sevRows.uvarint(UInt64(sevIndex.count))
+                sevIndex[key] = sevIndex.count
+                cols[2].u8(r.severityNumber)
+                cols[2].string(r.severityText)
+            }
             var b = r.body
             b.withUTF8 { p in
                 body.append(UnsafeRawBufferPointer(p), time: r.time)
                 bodyBytes += p.count
             }
         }
-        sevText.finish(into: &cols[2])
+        var sev = ByteWriter()
+        sev.uvarint(UInt64(sevIndex.count))
+        sev.append(cols[2].bytes)
+        sev.append(sevRows.bytes)
+        cols[2] = sev
         var tw = ByteWriter(), vw = ByteWriter()
         body.finish(templates: &tw, values: &vw)
         cols[3] = tw
@@ -414,8 +427,16 @@ public final class LogBlockReader: @unchecked Sendable {
         try obs.withUnsafeBytes { op in
         try sev.withUnsafeBytes { sp in
             var or = ByteReader(op), sr = ByteReader(sp)
-            let sevNums = Array(try sr.bytes(n))
-            let sevTexts = try DictionaryColumn.decode(&sr, rows: n)
+            let ns = Int(try sr.uvarint())
+            guard ns <= sr.remaining else { throw ColumnarError.corrupt("severity count \(ns)") }
+            var pairs: [(UInt8, String)] = []
+            for _ in 0..<ns { pairs.append((try sr.u8(), try sr.string())) }
+            var sevNums = [UInt8](repeating: 0, count: n), sevTexts = [String](repeating: "", count: n)
+            for i in 0..<n {
+                let k = Int(try sr.uvarint())
+                guard k < ns else { throw ColumnarError.corrupt("severity \(k) of \(ns)") }
+                (sevNums[i], sevTexts[i]) = pairs[k]
+            }
             var obsDeltas = [Int64](repeating: 0, count: n)
             for i in 0..<n { obsDeltas[i] = try or.varint() }
             for (k, i) in want.enumerated() {

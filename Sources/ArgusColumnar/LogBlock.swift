@@ -114,7 +114,7 @@ public struct LogBlockWriter {
         for r in recs {
             cols[0].varint((r.time / scale) &- (prev / scale))
             prev = r.time
-            cols[1].varint(r.observedTime == 0 ? Int64.min : r.observedTime &- r.time)
+            cols[1].uvarint(r.observedTime == 0 ? 0 : zigzag(r.observedTime &- r.time) &+ 1)
             let key = String(r.severityNumber) + " " + r.severityText
             if let k = sevIndex[key] {
                 sevRows.uvarint(UInt64(k))
@@ -407,14 +407,14 @@ public final class LogBlockReader: @unchecked Sendable {
 
     /// Records of a chunk, fully decoded: all of them, or those of `rows` (sorted ascending).
     /// `body` may carry the lines of exactly those rows when already decoded.
-    public func records(_ chunk: Int, rows: [Int]? = nil, body: (bytes: [UInt8], offsets: [Int])? = nil) throws -> [LogRecord] {
+    public func records(_ chunk: Int, rows: [Int]? = nil, body: (bytes: [UInt8], offsets: [Int])? = nil, times: [Int64]? = nil) throws -> [LogRecord] {
         if version == 1 {
             let all = try recordsV1(chunk)
             guard let rows else { return all }
             return rows.map { all[$0] }
         }
         let n = chunks[chunk].count
-        let ts = try times(chunk)
+        let ts = try times ?? self.times(chunk)
         let (bb, bo) = try body ?? bodies(chunk, rows: rows, times: ts)
         let obs = try column(chunk, LogBlockFormat.Column2.observed), sev = try column(chunk, LogBlockFormat.Column2.severity)
         let ids = try column(chunk, LogBlockFormat.Column2.ids), attrs = try column(chunk, LogBlockFormat.Column2.attributes)
@@ -437,8 +437,12 @@ public final class LogBlockReader: @unchecked Sendable {
                 guard k < ns else { throw ColumnarError.corrupt("severity \(k) of \(ns)") }
                 (sevNums[i], sevTexts[i]) = pairs[k]
             }
-            var obsDeltas = [Int64](repeating: 0, count: n)
-            for i in 0..<n { obsDeltas[i] = try or.varint() }
+            // 0: no observed time, else zigzag(observed − t) + 1.
+            var obsDeltas = [Int64](repeating: Int64.min, count: n)
+            for i in 0..<n {
+                let u = try or.uvarint()
+                if u != 0 { obsDeltas[i] = unzigzag(u &- 1) }
+            }
             for (k, i) in want.enumerated() {
                 guard i < n else { throw ColumnarError.corrupt("row \(i) of \(n)") }
                 let body = bb.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[bo[k]..<bo[k + 1]]), as: UTF8.self) }

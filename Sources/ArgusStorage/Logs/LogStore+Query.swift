@@ -300,19 +300,26 @@ extension LogStore {
     static func readChunk(_ b: LogBlockHandle, _ c: Int, _ q: LogSelectQuery, _ runs: [[[[UInt8]]]], _ st: inout LogScanStats) throws -> LogBatch? {
         let r = b.reader
         let m = r.chunks[c]
-        let ts = try r.times(c)
         var rows: [Int]?
         var templates: LogBodyTemplates?
+        var cand: [Bool] = []
         if r.version >= 2 && !runs.isEmpty {
             let tm = try r.templates(c)!
-            let cand = tm.candidates(runs)
+            cand = tm.candidates(runs)
+            if !cand.contains(true) {
+                st.chunksSkippedByFilter += 1
+                return nil
+            }
+            templates = tm
+        }
+        let ts = try r.times(c)
+        if let tm = templates {
             var picked: [Int] = []
             for i in 0..<m.count where cand[Int(tm.rows[i])] && ts[i] >= q.start && ts[i] < q.end { picked.append(i) }
             if picked.isEmpty {
                 st.chunksSkippedByFilter += 1
                 return nil
             }
-            templates = tm
             if picked.count < m.count { rows = picked }
         }
         st.chunksRead += 1
@@ -332,7 +339,7 @@ extension LogStore {
             let batchTimes = rows.map { $0.map { ts[$0] } } ?? ts
             let rowsCopy = rows
             return LogBatch(labels: labels, times: batchTimes, body: body, offsets: offsets, scannedBytes: body.count,
-                            load: { try r.records(c, rows: rowsCopy, body: (body, offsets)) })
+                            load: { try r.records(c, rows: rowsCopy, body: (body, offsets), times: ts) })
         }
         var kb: [UInt8] = [], ko = [0], kt: [Int64] = [], kr: [Int] = []
         kb.reserveCapacity(keep.count * 256)
@@ -344,7 +351,7 @@ extension LogStore {
             kt.append(ts[row])
         }
         return LogBatch(labels: labels, times: kt, body: kb, offsets: ko, scannedBytes: body.count,
-                        load: { [kb, ko] in try r.records(c, rows: kr, body: (kb, ko)) })
+                        load: { [kb, ko] in try r.records(c, rows: kr, body: (kb, ko), times: ts) })
     }
 
     /// The label sets of streams matching `matchers` with data in [start, end).

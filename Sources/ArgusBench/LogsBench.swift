@@ -445,6 +445,10 @@ func runLogsBench(_ args: [String]) throws {
               + " \(s.linesRead) of \(s.linesCovered) lines decoded, \(fmt(Double(s.bytesRead) / 1e6, 1)) MB → \(fmt(Double(s.bytesRead) / lastCPU / 1e9, 2)) GB/s per CPU-second")
     }
     try run("rare word", #"{service_name=~".+"} |= "xyzzy""#, limit: 5000)
+    // For profiling: ARGUS_BENCH_REPEAT=N runs the rare-word query N more times.
+    for _ in 0..<(Int(ProcessInfo.processInfo.environment["ARGUS_BENCH_REPEAT"] ?? "") ?? 0) {
+        _ = try engine.query(#"{service_name=~".+"} |= "xyzzy""#, start: start - 1, end: lastT + 1, step: 0, limit: 5000, store: store)
+    }
     try run("rare word, longer needle", #"{service_name=~".+"} |= "card_declined_xyzzy""#, limit: 5000)
     try run("full scan (needle of hex digits only: every line decoded and searched)", #"{service_name=~".+"} |= "0f1e2d3c4b5a69""#)
     try run("metric", #"sum by (level) (count_over_time({service_name="checkout"} |= "placed" [1h]))"#)

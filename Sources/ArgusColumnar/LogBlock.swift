@@ -405,6 +405,25 @@ public final class LogBlockReader: @unchecked Sendable {
         return out
     }
 
+    /// As `bodies`, for a version 2 chunk, into a reusable `scratch` buffer; returns the
+    /// offsets (the lines end at the last one).
+    public func bodies(_ chunk: Int, rows: [Int]?, times: [Int64], templates: LogBodyTemplates?, into scratch: inout [UInt8]) throws -> [Int] {
+        let m = chunks[chunk]
+        guard version >= 2 else {
+            let (b, o) = try bodies(chunk, rows: rows)
+            scratch = b
+            return o
+        }
+        let tm = try templates ?? self.templates(chunk)!
+        let values = try column(chunk, LogBlockFormat.Column2.values)
+        let dec = try LogBodyDecoder(templates: tm, values: values)
+        let offsets = try dec.decode(rows: rows, times: times, capacity: m.bodyBytes, into: &scratch)
+        if rows == nil && offsets[m.count] != m.bodyBytes {
+            throw ColumnarError.corrupt("\(dir): chunk \(chunk) lines hold \(offsets[m.count]) bytes, expected \(m.bodyBytes)")
+        }
+        return offsets
+    }
+
     /// Records of a chunk, fully decoded: all of them, or those of `rows` (sorted ascending).
     /// `body` may carry the lines of exactly those rows when already decoded.
     public func records(_ chunk: Int, rows: [Int]? = nil, body: (bytes: [UInt8], offsets: [Int])? = nil, times: [Int64]? = nil) throws -> [LogRecord] {

@@ -652,6 +652,49 @@ public struct LogBodyDecoder {
         return (bytes, offsets)
     }
 
+    /// As `decode`, into `scratch` (grown when needed and meant to be reused, so its pages
+    /// are not faulted in again for every chunk); returns the offsets. The lines end at the
+    /// last offset.
+    public func decode(rows: [Int]?, times: [Int64], capacity: Int, into scratch: inout [UInt8]) throws -> [Int] {
+        let n = templates.rows.count
+        guard times.count == n else { throw ColumnarError.corrupt("body rows \(n) vs times \(times.count)") }
+        var offsets = [Int](repeating: 0, count: (rows?.count ?? n) + 1)
+        var wantT: [Bool]
+        if let rows {
+            wantT = [Bool](repeating: false, count: templates.ranges.count)
+            for r in rows { wantT[Int(templates.rows[r])] = true }
+        } else {
+            wantT = [Bool](repeating: true, count: templates.ranges.count)
+        }
+        var state = [StreamState](repeating: StreamState(), count: streamStart.count)
+        for s in streamStart.indices {
+            state[s] = StreamState(cursor: streamStart[s], end: streamEnd[s], mode: streamMode[s], last: 0)
+        }
+        let capacity = capacity + 64
+        if scratch.count < capacity { scratch = [UInt8](repeating: 0, count: capacity) }
+        try scratch.withUnsafeMutableBufferPointer { out in
+            try values.withUnsafeBytes { vp in
+                try templates.bytes.withUnsafeBytes { tp in
+                    try hexOffsets.withUnsafeBufferPointer { hexOff in
+                        try ops.withUnsafeBufferPointer { ops in
+                            try state.withUnsafeMutableBufferPointer { st in
+                                try sharedNumbers.withUnsafeBufferPointer { shared in
+                                    try offsets.withUnsafeMutableBufferPointer { offs in
+                                        _ = try LogBodyDecoder.run(
+                                            out: out.baseAddress!, capacity: capacity, values: vp, templateBytes: tp, hexOffsets: hexOff,
+                                            ops: ops, state: st, shared: shared, offsets: offs, rowTemplates: templates.rows, opStart: opStart,
+                                            slotBase: slotBase, rows: rows, wantT: wantT, times: times)
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return offsets
+    }
+
     struct StreamState {
         var cursor = 0
         var end = 0

@@ -278,7 +278,7 @@ extension LogStore {
             var batch = LogBatch(labels: labels, records: slice)
             stats.bytesRead += batch.body.count
             if !q.lineFilters.isEmpty {
-                let keep = LogStore.passing(q.lineFilters, batch.body, batch.offsets)
+                let keep = batch.body.withUnsafeBytes { LogStore.passing(q.lineFilters, $0, batch.offsets) }
                 if keep.isEmpty { continue }
                 if keep.count < batch.count { batch = batch.subset(keep) }
             }
@@ -287,11 +287,9 @@ extension LogStore {
     }
 
     /// Indexes of the lines that pass every filter.
-    static func passing(_ filters: [LogLineFilter], _ body: [UInt8], _ offsets: [Int]) -> [Int] {
+    static func passing(_ filters: [LogLineFilter], _ body: UnsafeRawBufferPointer, _ offsets: [Int]) -> [Int] {
         var keep = [Bool](repeating: true, count: offsets.count - 1)
-        body.withUnsafeBytes { p in
-            for f in filters { f.apply(p, offsets, &keep) }
-        }
+        for f in filters { f.apply(body, offsets, &keep) }
         return keep.indices.filter { keep[$0] }
     }
 
@@ -324,35 +322,38 @@ extension LogStore {
         }
         st.chunksRead += 1
         st.linesCovered += m.count
+        let labels = b.labels[m.stream]
+        if !q.lineFilters.isEmpty {
+            // Lines are rebuilt into a reused buffer; only those passing the filters are copied out.
+            var scratch = ScratchBuffers.shared.take()
+            defer { ScratchBuffers.shared.give(scratch) }
+            let offsets = try r.bodies(c, rows: rows, times: ts, templates: templates, into: &scratch)
+            let n = offsets.count - 1
+            st.linesRead += n
+            st.bytesRead += offsets[n]
+            let keep = scratch.withUnsafeBytes { passing(q.lineFilters, UnsafeRawBufferPointer(rebasing: $0[0..<offsets[n]]), offsets) }
+            if keep.isEmpty { return nil }
+            var kb: [UInt8] = [], ko = [0], kt: [Int64] = [], kr: [Int] = []
+            for i in keep {
+                kb.append(contentsOf: scratch[offsets[i]..<offsets[i + 1]])
+                ko.append(kb.count)
+                let row = rows?[i] ?? i
+                kr.append(row)
+                kt.append(ts[row])
+            }
+            return LogBatch(labels: labels, times: kt, body: kb, offsets: ko, scannedBytes: offsets[n],
+                            load: { [kb, ko] in try r.records(c, rows: kr, body: (kb, ko), times: ts) })
+        }
         let (body, offsets) = try r.bodies(c, rows: rows, times: ts, templates: templates)
         let n = offsets.count - 1
         st.linesRead += n
         st.bytesRead += body.count
-        var keep: [Int]?
-        if !q.lineFilters.isEmpty {
-            let k = passing(q.lineFilters, body, offsets)
-            if k.isEmpty { return nil }
-            if k.count < n { keep = k }
-        }
-        let labels = b.labels[m.stream]
-        guard let keep else {
-            let batchTimes = rows.map { $0.map { ts[$0] } } ?? ts
-            let rowsCopy = rows
-            return LogBatch(labels: labels, times: batchTimes, body: body, offsets: offsets, scannedBytes: body.count,
-                            load: { try r.records(c, rows: rowsCopy, body: (body, offsets), times: ts) })
-        }
-        var kb: [UInt8] = [], ko = [0], kt: [Int64] = [], kr: [Int] = []
-        kb.reserveCapacity(keep.count * 256)
-        for i in keep {
-            kb.append(contentsOf: body[offsets[i]..<offsets[i + 1]])
-            ko.append(kb.count)
-            let row = rows?[i] ?? i
-            kr.append(row)
-            kt.append(ts[row])
-        }
-        return LogBatch(labels: labels, times: kt, body: kb, offsets: ko, scannedBytes: body.count,
-                        load: { [kb, ko] in try r.records(c, rows: kr, body: (kb, ko), times: ts) })
+        let batchTimes = rows.map { $0.map { ts[$0] } } ?? ts
+        let rowsCopy = rows
+        return LogBatch(labels: labels, times: batchTimes, body: body, offsets: offsets, scannedBytes: body.count,
+                        load: { try r.records(c, rows: rowsCopy, body: (body, offsets), times: ts) })
     }
+
 
     /// The label sets of streams matching `matchers` with data in [start, end).
     public func streams(matching matchers: [Matcher], start: Int64, end: Int64) -> [Labels] {
@@ -425,4 +426,14 @@ final class ScanResults: @unchecked Sendable {
         }
     }
     func get(_ k: Int) -> (Result<LogBatch?, any Error>, LogScanStats) { lock.withLock { (results[k], stats[k]) } }
+}
+
+/// Reusable line buffers for scans with line filters (one per chunk being decoded at a time).
+final class ScratchBuffers: @unchecked Sendable {
+    static let shared = ScratchBuffers()
+    let lock = Lock()
+    var free: [[UInt8]] = []
+
+    func take() -> [UInt8] { lock.withLock { free.popLast() ?? [] } }
+    func give(_ b: [UInt8]) { lock.withLock { if free.count < 16 { free.append(b) } } }
 }

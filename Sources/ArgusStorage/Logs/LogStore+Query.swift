@@ -435,5 +435,6 @@ final class ScratchBuffers: @unchecked Sendable {
     var free: [[UInt8]] = []
 
     func take() -> [UInt8] { lock.withLock { free.popLast() ?? [] } }
-    func give(_ b: [UInt8]) { lock.withLock { if free.count < 16 { free.append(b) } } }
+    /// At most four kept (a scan decodes one chunk per core at a time; each buffer is up to 4 MiB).
+    func give(_ b: [UInt8]) { lock.withLock { if free.count < 4 { free.append(b) } } }
 }

@@ -146,24 +146,6 @@ public enum LogBodyCodec {
         let ns = ((days * 86400 + h * 3600 + mi * 60 + s) * 1_000_000_000) + frac * pow10[9 - digits]
         return (ns, digits, end)
     }
-
-    @inline(__always) static func formatUInt(_ v0: UInt64, into p: UnsafeMutablePointer<UInt8>) -> Int {
-        var v = v0
-        var tmp: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes of scratch
-        return withUnsafeMutableBytes(of: &tmp) { t in
-            var k = 24
-            repeat {
-                k -= 1
-                t[k] = UInt8(0x30 + v % 10)
-                v /= 10
-            } while v > 0
-            let len = 24 - k
-            (p).update(from: t.baseAddress!.assumingMemoryBound(to: UInt8.self) + k, count: len)
-            return len
-        }
-    }
-
-    static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 }
 
 /// Builds the two body columns of one chunk.
@@ -833,6 +815,4 @@ public struct LogBodyDecoder {
             return pos
         }
     }
-
-    static let hex: [UInt8] = Array("0123456789abcdef".utf8)
 }

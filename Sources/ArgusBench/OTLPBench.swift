@@ -48,11 +48,10 @@ func runOTLPBench(_ args: [String]) async throws {
         }
         if !pending.isEmpty { bodies.append(try OTLPSpanConversion.protobuf(pending)) }
     } else {
-        var gen = LogGenerator(rareEvery: 10_000)
-        var t = now - 3_600_000_000_000
+        var gen = LogGenerator(records: count, rareEvery: 10_000, clustered: false, start: now - 3_600_000_000_000, span: 3_600_000_000_000)
         while total < count {
             let n = min(batch, count - total)
-            bodies.append(try otlpLogsRequest(&gen, records: n, start: &t))
+            bodies.append(try logsRequest(&gen, records: n).serializedBytes())
             total += n
         }
     }
@@ -99,47 +98,4 @@ func runOTLPBench(_ args: [String]) async throws {
     print("| \(what) sent | \(total) in \(bodies.count) requests (\(failures.value) failed or partly rejected) |")
     print("| wall time | \(fmt(wall, 2)) s → \(fmt(Double(total) / wall / 1e3, 0)) k \(what)/s |")
     print("| server CPU | \(fmt(cpu, 2)) s → **\(fmt(Double(total) / max(cpu, 1e-9) / 1e3, 0)) k \(what) per CPU-second** |")
-}
-
-/// An OTLP logs request of `records` generated lines, one resource per service (with the
-/// attributes an OpenTelemetry SDK sets), trace context on most records.
-func otlpLogsRequest(_ gen: inout LogGenerator, records: Int, start t: inout Int64) throws -> [UInt8] {
-    typealias PB = Opentelemetry_Proto_Logs_V1_LogRecord
-    var byService: [Int: [PB]] = [:]
-    for _ in 0..<records {
-        let (svc, level, sev, line) = gen.line()
-        var r = PB()
-        r.timeUnixNano = UInt64(t)
-        r.observedTimeUnixNano = UInt64(t + 1_000_000)
-        t += 1_000_000
-        r.severityNumber = Opentelemetry_Proto_Logs_V1_SeverityNumber(rawValue: Int(sev)) ?? .unspecified
-        r.severityText = level
-        r.body.stringValue = line
-        var kv = Opentelemetry_Proto_Common_V1_KeyValue()
-        kv.key = "code.function"
-        kv.value.stringValue = "handle"
-        r.attributes.append(kv)
-        if gen.int(10) < 8 {
-            r.traceID = Data((0..<16).map { _ in UInt8(truncatingIfNeeded: gen.next64()) })
-            r.spanID = Data((0..<8).map { _ in UInt8(truncatingIfNeeded: gen.next64()) })
-        }
-        byService[svc, default: []].append(r)
-    }
-    var req = Opentelemetry_Proto_Collector_Logs_V1_ExportLogsServiceRequest()
-    for (svc, recs) in byService.sorted(by: { $0.key < $1.key }) {
-        var rl = Opentelemetry_Proto_Logs_V1_ResourceLogs()
-        for (k, v) in [("service.name", LogGenerator.services[svc]), ("service.namespace", "shop"), ("host.name", "node-\(svc % 3)"),
-                       ("deployment.environment", "production"), ("telemetry.sdk.language", "swift")] {
-            var kv = Opentelemetry_Proto_Common_V1_KeyValue()
-            kv.key = k
-            kv.value.stringValue = v
-            rl.resource.attributes.append(kv)
-        }
-        var sl = Opentelemetry_Proto_Logs_V1_ScopeLogs()
-        sl.scope.name = "swift-log"
-        sl.logRecords = recs
-        rl.scopeLogs = [sl]
-        req.resourceLogs.append(rl)
-    }
-    return try req.serializedBytes()
 }

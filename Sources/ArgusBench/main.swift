@@ -9,8 +9,9 @@ import Foundation
 //                       [--systems argus,prometheus,victoriametrics] [--out FILE] [--timeout S]
 //   argus-bench dash [--frames N] [--idle-seconds S]
 //   argus-bench rules [--series N] [--evals E]
-//   argus-bench logs [--records N] [--batch N] [--rare-every N] [--dir DIR]
+//   argus-bench logs [--records N] [--batch N] [--rare-every N] [--clustered] [--hours H] [--dir DIR]
 //   argus-bench spans [--spans N] [--hours H] [--block-minutes M] [--retention-hours R] [--lookups N] [--otlp-spans N] [--head-search 1] [--dir DIR]
+//   argus-bench otlp [--signal traces|logs] [--count N] [--batch N] [--concurrency N]
 
 let args = Array(CommandLine.arguments.dropFirst())
 let rest = Array(args.dropFirst())

@@ -1,24 +1,37 @@
 import ArgusModel
 
-/// The log block format (version 1): two files in a block directory. See docs/format.md.
+/// The log block format: two files in a block directory. See docs/format.md.
 ///
 /// - `chunks` (magic `ARGL`): the column frames of every chunk, back to back. A chunk holds up
-///   to `chunkRecords` records of one stream sorted by time; each of its six columns is one zstd
-///   frame: time, observed time, severity, body, trace/span ids, attributes.
+///   to `chunkRecords` records of one stream sorted by time; each column is one zstd frame.
+///   Version 2: time, observed time, severity, body templates, body values, trace/span ids,
+///   attributes, then one column per frequent attribute. Version 1 (still read): time,
+///   observed time, severity, body, ids, attributes.
 /// - `index` (magic `ARGX`): u32 raw length, then one zstd frame with the stream table (labels)
 ///   and the chunk table: stream, record count, time range, body bytes, each column's offset,
-///   compressed and raw size and CRC-32C, and the chunk's token filter.
+///   compressed and raw size and CRC-32C (version 1: and the chunk's token filter).
 public enum LogBlockFormat {
-    public static let version: UInt16 = 1
+    public static let version: UInt16 = 2
     public static let chunksMagic = "ARGL"
     public static let indexMagic = "ARGX"
-    public static let chunkRecords = 8192
-    public static let chunkBodyBytes = 2 << 20
-    public static let columnCount = 6
+    public static let chunkRecords = 16384
+    public static let chunkBodyBytes = 4 << 20
+    /// Version 1 chunk limits.
+    public static let v1ChunkRecords = 8192
+    public static let v1ChunkBodyBytes = 2 << 20
+    public static let v1ColumnCount = 6
+    /// Version 2: columns before the frequent-attribute columns.
+    public static let fixedColumnCount = 7
 
-    /// Column numbers inside a chunk (part of the format).
+    /// Version 1 column numbers inside a chunk (part of the format).
     public enum Column: Int {
         case time = 0, observed = 1, severity = 2, body = 3, ids = 4, attributes = 5
+    }
+
+    /// Version 2 column numbers inside a chunk (part of the format); frequent attribute
+    /// columns follow from `fixedColumnCount` on.
+    public enum Column2: Int {
+        case time = 0, observed = 1, severity = 2, templates = 3, values = 4, ids = 5, attributes = 6
     }
 }
 
@@ -43,22 +56,26 @@ public struct LogChunkMeta: Sendable {
     public var sizes: [Int]
     public var rawSizes: [Int]
     public var crcs: [UInt32]
-    public var filter: TokenFilter
+    /// The token filter (version 1 blocks); nil in version 2, where the body templates serve.
+    public var filter: TokenFilter?
 }
 
 /// Writes a log block. Streams are added whole, each with its records sorted by time.
 public struct LogBlockWriter {
     let dir: String
     let level: Int32
+    /// The format version written: 2, or 1 (kept so tests can check old blocks still read).
+    public let version: UInt16
     var data = ByteWriter()
     var streams: [[(name: String, value: String)]] = []
     var chunks: [LogChunkMeta] = []
     public private(set) var stats = LogBlockStats()
 
-    public init(dir: String, zstdLevel: Int32 = 3) {
+    public init(dir: String, zstdLevel: Int32 = 3, version: UInt16 = LogBlockFormat.version) {
         self.dir = dir
         level = zstdLevel
-        ColumnFile.header(magic: LogBlockFormat.chunksMagic, version: LogBlockFormat.version, into: &data)
+        self.version = version
+        ColumnFile.header(magic: LogBlockFormat.chunksMagic, version: version, into: &data)
     }
 
     public mutating func add(stream labels: [(name: String, value: String)], records: [LogRecord]) throws {
@@ -66,21 +83,92 @@ public struct LogBlockWriter {
         let s = streams.count
         streams.append(labels)
         stats.streams += 1
+        let maxRecords = version == 1 ? LogBlockFormat.v1ChunkRecords : LogBlockFormat.chunkRecords
+        let maxBytes = version == 1 ? LogBlockFormat.v1ChunkBodyBytes : LogBlockFormat.chunkBodyBytes
         var start = 0
         while start < records.count {
             var end = start
             var bytes = 0
-            while end < records.count && end - start < LogBlockFormat.chunkRecords && bytes < LogBlockFormat.chunkBodyBytes {
+            while end < records.count && end - start < maxRecords && bytes < maxBytes {
                 bytes += records[end].body.utf8.count
                 end += 1
             }
-            try addChunk(stream: s, records[start..<end])
+            if version == 1 { try addChunkV1(stream: s, records[start..<end]) } else { try addChunk(stream: s, records[start..<end]) }
             start = end
         }
     }
 
     mutating func addChunk(stream: Int, _ recs: ArraySlice<LogRecord>) throws {
-        var cols = [ByteWriter](repeating: ByteWriter(), count: LogBlockFormat.columnCount)
+        var cols = [ByteWriter](repeating: ByteWriter(), count: LogBlockFormat.fixedColumnCount)
+        // Time: deltas divided by the largest power of ten dividing every time.
+        var e = 9
+        while e > 0 && !recs.allSatisfy({ $0.time % LogBodyCodec.pow10[e] == 0 }) { e -= 1 }
+        let scale = LogBodyCodec.pow10[e]
+        cols[0].u8(UInt8(e))
+        var prev: Int64 = 0
+        // Severity: (number, text) pairs as a dictionary, one index per record.
+        var sevIndex: [String: Int] = [:]
+        var sevRows = ByteWriter()
+        var body = LogBodyEncoder()
+        var bodyBytes = 0
+        for r in recs {
+            cols[0].varint((r.time / scale) &- (prev / scale))
+            prev = r.time
+            cols[1].uvarint(r.observedTime == 0 ? 0 : zigzag(r.observedTime &- r.time) &+ 1)
+            let key = String(r.severityNumber) + " " + r.severityText
+            if let k = sevIndex[key] {
+                sevRows.uvarint(UInt64(k))
+            } else {
+                sevRows.uvarint(UInt64(sevIndex.count))
+                sevIndex[key] = sevIndex.count
+                cols[2].u8(r.severityNumber)
+                cols[2].string(r.severityText)
+            }
+            var b = r.body
+            b.withUTF8 { p in
+                body.append(UnsafeRawBufferPointer(p), time: r.time)
+                bodyBytes += p.count
+            }
+        }
+        var sev = ByteWriter()
+        sev.uvarint(UInt64(sevIndex.count))
+        sev.append(cols[2].bytes)
+        sev.append(sevRows.bytes)
+        cols[2] = sev
+        var tw = ByteWriter(), vw = ByteWriter()
+        body.finish(templates: &tw, values: &vw)
+        cols[3] = tw
+        cols[4] = vw
+        LogIDColumn.encode(recs, into: &cols[5])
+        var attrs = ByteWriter()
+        let extra = LogAttributeColumns.encode(recs, into: &attrs)
+        cols[6] = attrs
+        cols.append(contentsOf: extra)
+        try appendChunk(stream: stream, recs, cols: cols, bodyBytes: bodyBytes, filter: nil)
+    }
+
+    mutating func appendChunk(stream: Int, _ recs: ArraySlice<LogRecord>, cols: [ByteWriter], bodyBytes: Int, filter: TokenFilter?) throws {
+        var meta = LogChunkMeta(stream: stream, count: recs.count, minT: recs.map(\.time).min()!, maxT: recs.map(\.time).max()!,
+                                bodyBytes: bodyBytes, offsets: [], sizes: [], rawSizes: [], crcs: [], filter: filter)
+        for c in cols {
+            let off = data.count
+            try c.bytes.withUnsafeBytes { try Zstd.compress($0, level: level, into: &data.bytes) }
+            let frame = data.bytes.withUnsafeBytes { UnsafeRawBufferPointer(rebasing: $0[off...]) }
+            meta.offsets.append(off)
+            meta.sizes.append(data.count - off)
+            meta.rawSizes.append(c.count)
+            meta.crcs.append(CRC32C.checksum(frame))
+        }
+        chunks.append(meta)
+        stats.chunks += 1
+        stats.records += recs.count
+        stats.bodyBytes += bodyBytes
+        stats.minT = min(stats.minT, meta.minT)
+        stats.maxT = max(stats.maxT, meta.maxT)
+    }
+
+    mutating func addChunkV1(stream: Int, _ recs: ArraySlice<LogRecord>) throws {
+        var cols = [ByteWriter](repeating: ByteWriter(), count: LogBlockFormat.v1ColumnCount)
         var prev: Int64 = 0
         var sevText = DictionaryColumnWriter()
         var keys = DictionaryColumnWriter()
@@ -105,7 +193,6 @@ public struct LogBlockWriter {
                 attrRows.string(a.value)
             }
         }
-        // Body: lengths, then bytes; the token filter is built from the same bytes.
         for r in recs { cols[3].uvarint(UInt64(r.body.utf8.count)) }
         for r in recs {
             var b = r.body
@@ -122,23 +209,7 @@ public struct LogBlockWriter {
         cols[5].append(attrRows.bytes)
         var filter = TokenFilter(capacity: hashes.count)
         for h in hashes { filter.insert(h) }
-        var meta = LogChunkMeta(stream: stream, count: recs.count, minT: recs.map(\.time).min()!, maxT: recs.map(\.time).max()!,
-                                bodyBytes: bodyBytes, offsets: [], sizes: [], rawSizes: [], crcs: [], filter: filter)
-        for c in cols {
-            let off = data.count
-            try c.bytes.withUnsafeBytes { try Zstd.compress($0, level: level, into: &data.bytes) }
-            let frame = data.bytes.withUnsafeBytes { UnsafeRawBufferPointer(rebasing: $0[off...]) }
-            meta.offsets.append(off)
-            meta.sizes.append(data.count - off)
-            meta.rawSizes.append(c.count)
-            meta.crcs.append(CRC32C.checksum(frame))
-        }
-        chunks.append(meta)
-        stats.chunks += 1
-        stats.records += recs.count
-        stats.bodyBytes += bodyBytes
-        stats.minT = min(stats.minT, meta.minT)
-        stats.maxT = max(stats.maxT, meta.maxT)
+        try appendChunk(stream: stream, recs, cols: cols, bodyBytes: bodyBytes, filter: filter)
     }
 
     /// Writes both files durably and returns the block's statistics.
@@ -160,18 +231,21 @@ public struct LogBlockWriter {
             idx.varint(c.minT)
             idx.uvarint(UInt64(c.maxT &- c.minT))
             idx.uvarint(UInt64(c.bodyBytes))
-            for i in 0..<LogBlockFormat.columnCount {
+            if version >= 2 { idx.uvarint(UInt64(c.offsets.count)) }
+            for i in c.offsets.indices {
                 idx.uvarint(UInt64(c.offsets[i]))
                 idx.uvarint(UInt64(c.sizes[i]))
                 idx.uvarint(UInt64(c.rawSizes[i]))
                 idx.u32(c.crcs[i])
             }
-            idx.u8(UInt8(c.filter.k))
-            idx.uvarint(UInt64(c.filter.bits.count))
-            for w in c.filter.bits { idx.u64(w) }
+            if version == 1, let f = c.filter {
+                idx.u8(UInt8(f.k))
+                idx.uvarint(UInt64(f.bits.count))
+                for w in f.bits { idx.u64(w) }
+            }
         }
         var file = ByteWriter()
-        ColumnFile.header(magic: LogBlockFormat.indexMagic, version: LogBlockFormat.version, into: &file)
+        ColumnFile.header(magic: LogBlockFormat.indexMagic, version: version, into: &file)
         file.u32(UInt32(idx.count))
         try idx.bytes.withUnsafeBytes { try Zstd.compress($0, level: level, into: &file.bytes) }
         ColumnFile.seal(&file)
@@ -187,6 +261,7 @@ public struct LogBlockWriter {
 /// checksum is verified when it is read).
 public final class LogBlockReader: @unchecked Sendable {
     public let dir: String
+    public let version: UInt16
     let file: MappedFile
     public let streams: [[(name: String, value: String)]]
     public let chunks: [LogChunkMeta]
@@ -194,7 +269,8 @@ public final class LogBlockReader: @unchecked Sendable {
     public init(dir: String) throws {
         self.dir = dir
         let indexFile = try MappedFile(path: dir + "/index")
-        let (body, _) = try ColumnFile.open(indexFile.bytes, magic: LogBlockFormat.indexMagic, maxVersion: LogBlockFormat.version)
+        let (body, version) = try ColumnFile.open(indexFile.bytes, magic: LogBlockFormat.indexMagic, maxVersion: LogBlockFormat.version)
+        self.version = version
         var hr = ByteReader(body)
         let raw = Int(try hr.u32())
         let idx = try Zstd.decompress(UnsafeRawBufferPointer(rebasing: body[hr.offset...]), size: raw)
@@ -228,8 +304,15 @@ public final class LogBlockReader: @unchecked Sendable {
                 let maxT = minT &+ Int64(bitPattern: try r.uvarint())
                 let bodyBytes = Int(try r.uvarint())
                 var m = LogChunkMeta(stream: stream, count: count, minT: minT, maxT: maxT, bodyBytes: bodyBytes,
-                                     offsets: [], sizes: [], rawSizes: [], crcs: [], filter: TokenFilter(bits: [], k: 0))
-                for _ in 0..<LogBlockFormat.columnCount {
+                                     offsets: [], sizes: [], rawSizes: [], crcs: [], filter: nil)
+                let ncols: Int
+                if version >= 2 {
+                    ncols = Int(try r.uvarint())
+                    guard ncols >= LogBlockFormat.fixedColumnCount, ncols <= r.remaining else { throw ColumnarError.corrupt("column count \(ncols)") }
+                } else {
+                    ncols = LogBlockFormat.v1ColumnCount
+                }
+                for _ in 0..<ncols {
                     let off = Int(try r.uvarint()), size = Int(try r.uvarint())
                     guard off >= ColumnFile.headerSize, size >= 0, off + size <= dataSize else { throw ColumnarError.corrupt("column frame out of the file") }
                     m.offsets.append(off)
@@ -237,22 +320,24 @@ public final class LogBlockReader: @unchecked Sendable {
                     m.rawSizes.append(Int(try r.uvarint()))
                     m.crcs.append(try r.u32())
                 }
-                let k = Int(try r.u8())
-                let words = Int(try r.uvarint())
-                guard words <= r.remaining / 8, words > 0, words & (words - 1) == 0 else { throw ColumnarError.corrupt("token filter size") }
-                var bits = [UInt64](repeating: 0, count: words)
-                for i in 0..<words { bits[i] = try r.u64() }
-                m.filter = TokenFilter(bits: bits, k: k)
+                if version == 1 {
+                    let k = Int(try r.u8())
+                    let words = Int(try r.uvarint())
+                    guard words <= r.remaining / 8, words > 0, words & (words - 1) == 0 else { throw ColumnarError.corrupt("token filter size") }
+                    var bits = [UInt64](repeating: 0, count: words)
+                    for i in 0..<words { bits[i] = try r.u64() }
+                    m.filter = TokenFilter(bits: bits, k: k)
+                }
                 chunks.append(m)
             }
             return (streams, chunks)
         }
     }
 
-    /// The raw (decompressed) bytes of one column of a chunk.
-    public func column(_ chunk: Int, _ col: LogBlockFormat.Column) throws -> [UInt8] {
+    /// The raw (decompressed) bytes of column `c` of a chunk.
+    public func column(_ chunk: Int, _ c: Int) throws -> [UInt8] {
         let m = chunks[chunk]
-        let c = col.rawValue
+        guard c < m.offsets.count else { throw ColumnarError.corrupt("chunk \(chunk) has no column \(c)") }
         let frame = UnsafeRawBufferPointer(rebasing: file.bytes[m.offsets[c]..<(m.offsets[c] + m.sizes[c])])
         guard CRC32C.checksum(frame) == m.crcs[c] else {
             throw ColumnarError.corrupt("\(dir)/chunks: checksum mismatch in chunk \(chunk) column \(c)")
@@ -260,36 +345,143 @@ public final class LogBlockReader: @unchecked Sendable {
         return try Zstd.decompress(frame, size: m.rawSizes[c])
     }
 
+    public func column(_ chunk: Int, _ col: LogBlockFormat.Column) throws -> [UInt8] { try column(chunk, col.rawValue) }
+    public func column(_ chunk: Int, _ col: LogBlockFormat.Column2) throws -> [UInt8] { try column(chunk, col.rawValue) }
+
     public func times(_ chunk: Int) throws -> [Int64] {
-        let raw = try column(chunk, .time)
+        let raw = try column(chunk, 0)
         let n = chunks[chunk].count
         return try raw.withUnsafeBytes { p in
             var r = ByteReader(p)
+            var scale: Int64 = 1
+            if version >= 2 {
+                let e = Int(try r.u8())
+                guard e <= 9 else { throw ColumnarError.corrupt("time scale \(e)") }
+                scale = LogBodyCodec.pow10[e]
+            }
             var out = [Int64](repeating: 0, count: n)
             var t: Int64 = 0
             for i in 0..<n {
                 t = t &+ (try r.varint())
-                out[i] = t
+                out[i] = t &* scale
             }
             return out
         }
     }
 
-    public func bodies(_ chunk: Int) throws -> (bytes: [UInt8], offsets: [Int]) {
-        let raw = try column(chunk, .body)
-        return try raw.withUnsafeBytes { p in
-            var r = ByteReader(p)
-            return try BytesColumn.decode(&r, rows: chunks[chunk].count)
-        }
+    /// The body templates of a version 2 chunk (nil for version 1).
+    public func templates(_ chunk: Int) throws -> LogBodyTemplates? {
+        guard version >= 2 else { return nil }
+        let raw = try column(chunk, LogBlockFormat.Column2.templates)
+        return try raw.withUnsafeBytes { try LogBodyTemplates($0, count: chunks[chunk].count) }
     }
 
-    /// Every record of a chunk, fully decoded.
-    public func records(_ chunk: Int) throws -> [LogRecord] {
+    /// The lines of `rows` (sorted ascending; nil: all) as one buffer and `rows + 1` offsets.
+    /// `times` and `templates` may be passed when already decoded.
+    public func bodies(_ chunk: Int, rows: [Int]? = nil, times: [Int64]? = nil, templates: LogBodyTemplates? = nil) throws -> (bytes: [UInt8], offsets: [Int]) {
+        let m = chunks[chunk]
+        if version == 1 {
+            let raw = try column(chunk, LogBlockFormat.Column.body)
+            let (bytes, offsets) = try raw.withUnsafeBytes { p in
+                var r = ByteReader(p)
+                return try BytesColumn.decode(&r, rows: m.count)
+            }
+            guard let rows else { return (bytes, offsets) }
+            var out: [UInt8] = [], offs = [0]
+            for i in rows {
+                out.append(contentsOf: bytes[offsets[i]..<offsets[i + 1]])
+                offs.append(out.count)
+            }
+            return (out, offs)
+        }
+        let tm = try templates ?? self.templates(chunk)!
+        let ts = try times ?? self.times(chunk)
+        let values = try column(chunk, LogBlockFormat.Column2.values)
+        let dec = try LogBodyDecoder(templates: tm, values: values)
+        let out = try dec.decode(rows: rows, times: ts, capacity: m.bodyBytes)
+        if rows == nil && out.offsets[m.count] != m.bodyBytes {
+            throw ColumnarError.corrupt("\(dir): chunk \(chunk) lines hold \(out.offsets[m.count]) bytes, expected \(m.bodyBytes)")
+        }
+        return out
+    }
+
+    /// As `bodies`, for a version 2 chunk, into a reusable `scratch` buffer; returns the
+    /// offsets (the lines end at the last one).
+    public func bodies(_ chunk: Int, rows: [Int]?, times: [Int64], templates: LogBodyTemplates?, into scratch: inout [UInt8]) throws -> [Int] {
+        let m = chunks[chunk]
+        guard version >= 2 else {
+            let (b, o) = try bodies(chunk, rows: rows)
+            scratch = b
+            return o
+        }
+        let tm = try templates ?? self.templates(chunk)!
+        let values = try column(chunk, LogBlockFormat.Column2.values)
+        let dec = try LogBodyDecoder(templates: tm, values: values)
+        let offsets = try dec.decode(rows: rows, times: times, capacity: m.bodyBytes, into: &scratch)
+        if rows == nil && offsets[m.count] != m.bodyBytes {
+            throw ColumnarError.corrupt("\(dir): chunk \(chunk) lines hold \(offsets[m.count]) bytes, expected \(m.bodyBytes)")
+        }
+        return offsets
+    }
+
+    /// Records of a chunk, fully decoded: all of them, or those of `rows` (sorted ascending).
+    /// `body` may carry the lines of exactly those rows when already decoded.
+    public func records(_ chunk: Int, rows: [Int]? = nil, body: (bytes: [UInt8], offsets: [Int])? = nil, times: [Int64]? = nil) throws -> [LogRecord] {
+        if version == 1 {
+            let all = try recordsV1(chunk)
+            guard let rows else { return all }
+            return rows.map { all[$0] }
+        }
+        let n = chunks[chunk].count
+        let ts = try times ?? self.times(chunk)
+        let (bb, bo) = try body ?? bodies(chunk, rows: rows, times: ts)
+        let obs = try column(chunk, LogBlockFormat.Column2.observed), sev = try column(chunk, LogBlockFormat.Column2.severity)
+        let ids = try column(chunk, LogBlockFormat.Column2.ids), attrs = try column(chunk, LogBlockFormat.Column2.attributes)
+        var extra: [[UInt8]] = []
+        for c in LogBlockFormat.fixedColumnCount..<chunks[chunk].offsets.count { extra.append(try column(chunk, c)) }
+        let want = rows ?? Array(0..<n)
+        guard bo.count == want.count + 1 else { throw ColumnarError.corrupt("body rows do not match") }
+        var out: [LogRecord] = []
+        out.reserveCapacity(want.count)
+        try obs.withUnsafeBytes { op in
+        try sev.withUnsafeBytes { sp in
+            var or = ByteReader(op), sr = ByteReader(sp)
+            let ns = Int(try sr.uvarint())
+            guard ns <= sr.remaining else { throw ColumnarError.corrupt("severity count \(ns)") }
+            var pairs: [(UInt8, String)] = []
+            for _ in 0..<ns { pairs.append((try sr.u8(), try sr.string())) }
+            var sevNums = [UInt8](repeating: 0, count: n), sevTexts = [String](repeating: "", count: n)
+            for i in 0..<n {
+                let k = Int(try sr.uvarint())
+                guard k < ns else { throw ColumnarError.corrupt("severity \(k) of \(ns)") }
+                (sevNums[i], sevTexts[i]) = pairs[k]
+            }
+            // 0: no observed time, else zigzag(observed − t) + 1.
+            var obsDeltas = [Int64](repeating: Int64.min, count: n)
+            for i in 0..<n {
+                let u = try or.uvarint()
+                if u != 0 { obsDeltas[i] = unzigzag(u &- 1) }
+            }
+            for (k, i) in want.enumerated() {
+                guard i < n else { throw ColumnarError.corrupt("row \(i) of \(n)") }
+                let body = bb.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[bo[k]..<bo[k + 1]]), as: UTF8.self) }
+                let od = obsDeltas[i]
+                out.append(LogRecord(time: ts[i], observedTime: od == Int64.min ? 0 : ts[i] &+ od,
+                                     severityNumber: sevNums[i], severityText: sevTexts[i], body: body))
+            }
+        }}
+        try LogIDColumn.decode(ids, rows: n, want: want, into: &out)
+        try LogAttributeColumns.decode(attrs, extra: extra, rows: n, want: want, into: &out)
+        return out
+    }
+
+    /// Version 1: every record of a chunk.
+    func recordsV1(_ chunk: Int) throws -> [LogRecord] {
         let n = chunks[chunk].count
         let ts = try times(chunk)
         let (bb, bo) = try bodies(chunk)
-        let obs = try column(chunk, .observed), sev = try column(chunk, .severity)
-        let ids = try column(chunk, .ids), attrs = try column(chunk, .attributes)
+        let obs = try column(chunk, LogBlockFormat.Column.observed), sev = try column(chunk, LogBlockFormat.Column.severity)
+        let ids = try column(chunk, LogBlockFormat.Column.ids), attrs = try column(chunk, LogBlockFormat.Column.attributes)
         var out: [LogRecord] = []
         out.reserveCapacity(n)
         try obs.withUnsafeBytes { op in
@@ -316,14 +508,14 @@ public final class LogBlockReader: @unchecked Sendable {
                                      severityNumber: sevNums[i], severityText: sevTexts[i], body: body,
                                      attributes: [], traceID: trace, spanID: span))
             }
-            try LogBlockReader.decodeAttributes(&ar, keys: keys, into: &out)
+            try LogBlockReader.decodeAttributesV1(&ar, keys: keys, into: &out)
         }}}}
         return out
     }
 
     /// After the key dictionary: u32 attribute total, one key index per attribute (uvarint,
     /// row order), then per row its attribute count and values.
-    static func decodeAttributes(_ r: inout ByteReader, keys: [String], into out: inout [LogRecord]) throws {
+    static func decodeAttributesV1(_ r: inout ByteReader, keys: [String], into out: inout [LogRecord]) throws {
         let total = Int(try r.u32())
         var idx = [Int](repeating: 0, count: total)
         for i in 0..<total {

@@ -81,7 +81,7 @@ public enum BytesColumn {
 /// that cannot hold it. Tokens are maximal runs of ASCII letters, digits, `_` and any byte
 /// ≥ 0x80 (case-sensitive, like Loki's `|=`). Bits are a power of two; `k` probes by double
 /// hashing of a 64-bit FNV-1a hash.
-public struct TokenFilter: Equatable {
+public struct TokenFilter: Equatable, Sendable {
     public var bits: [UInt64]
     public let k: Int
 

@@ -24,9 +24,12 @@ public enum Zstd {
 
     /// Decompresses one frame whose decompressed size is known to be `size`.
     public static func decompress(_ src: UnsafeRawBufferPointer, size: Int) throws -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: size)
-        let n = out.withUnsafeMutableBytes { dst in
-            ZSTD_decompress(dst.baseAddress, size, src.baseAddress, src.count)
+        // Not zero-filled first: zstd writes every byte it reports, and a frame that holds
+        // fewer than `size` bytes is refused below (the array is then cut to what was written).
+        var n = 0
+        let out = [UInt8](unsafeUninitializedCapacity: max(size, 1)) { dst, initialized in
+            n = ZSTD_decompress(dst.baseAddress, size, src.baseAddress, src.count)
+            initialized = ZSTD_isError(n) != 0 ? 0 : min(n, size)
         }
         if ZSTD_isError(n) != 0 { throw ColumnarError.zstd(String(cString: ZSTD_getErrorName(n))) }
         if n != size { throw ColumnarError.corrupt("zstd frame holds \(n) bytes, expected \(size)") }

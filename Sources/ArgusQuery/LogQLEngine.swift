@@ -117,14 +117,15 @@ public final class LogQLEngine: Sendable {
     func forEachEntry(_ log: LogQLLogExpr, start: Int64, end: Int64, store: LogStore, stats: inout LogScanStats,
                       _ body: (_ time: Int64, _ line: String, _ lineBytes: Int, _ labels: inout LogQLEntryLabels) throws -> Void) throws {
         let pipeline = LogQLPipeline(log.stages)
-        let q = LogSelectQuery(matchers: log.matchers, start: start, end: end, tokenHint: LogQLPipeline.tokenHint(log.stages))
+        let q = LogSelectQuery(matchers: log.matchers, start: start, end: end, tokenHint: LogQLPipeline.tokenHint(log.stages),
+                               lineFilters: LogQLPipeline.storeFilters(log.stages))
         let deadline = TimeUtil.monotonicNanos() &+ UInt64(max(0, min(options.timeout, 1e6)) * 1e9)
         var st = stats
         defer { stats = st }
         var read = stats.bytesRead
         try store.scan(q, stats: &st) { batch in
             if TimeUtil.monotonicNanos() > deadline { throw ArgusError(.timeout, "query timed out") }
-            read += batch.body.count
+            read += batch.scannedBytes
             var probe = LogScanStats()
             probe.bytesRead = read
             try checkBytes(probe)
@@ -278,6 +279,8 @@ public final class LogQLEngine: Sendable {
         var cells: [Cell] = []
         var values: [[Double]] = []
         let needValues = agg.op == "quantile_over_time"
+        let needPoints = agg.op == "rate_counter"
+        var points: [[(Int64, Double)]] = []
         let unwrap = agg.unwrap
         let grouping = agg.grouping.map(Set.init)
         var errors = 0
@@ -325,6 +328,7 @@ public final class LogQLEngine: Sendable {
                     }
                     cells.append(contentsOf: repeatElement(Cell(), count: steps))
                     if needValues { values.append(contentsOf: repeatElement([], count: steps)) }
+                    if needPoints { points.append(contentsOf: repeatElement([], count: steps)) }
                 }
                 rowOf[key] = row
             }
@@ -346,6 +350,7 @@ public final class LogQLEngine: Sendable {
                 if t < cells[k].firstT { cells[k].firstT = t; cells[k].first = v }
                 if t >= cells[k].lastT { cells[k].lastT = t; cells[k].last = v }
                 if needValues { values[k].append(v) }
+                if needPoints { points[k].append((t, v)) }
             }
         }
         if errors > 0 && unwrap != nil && firstError.hasPrefix("cannot") {
@@ -364,9 +369,6 @@ public final class LogQLEngine: Sendable {
             for j in 0..<steps where !present[j] { out[row, j] = 1 }
             out.compact()
             return out
-        }
-        if agg.op == "rate_counter" {
-            throw ArgusError(.badInput, "rate_counter is not supported yet; use rate or sum_over_time")
         }
         for r in 0..<rowLabels.count {
             let row = out.addRow(rowLabels[r])
@@ -390,6 +392,8 @@ public final class LogQLEngine: Sendable {
                     x = agg.op == "stddev_over_time" ? variance.squareRoot() : variance
                 case "quantile_over_time":
                     x = LogQLEngine.quantile(agg.param ?? 0.5, values[r * steps + j])
+                case "rate_counter":
+                    x = LogQLEngine.rateCounter(points[r * steps + j], range: range)
                 default: throw ArgusError(.badInput, "unsupported range aggregation \(agg.op)")
                 }
                 out[row, j] = x
@@ -397,6 +401,36 @@ public final class LogQLEngine: Sendable {
         }
         out.compact()
         return out
+    }
+
+    /// Loki's `rate_counter`: the samples (ns, value) of one window as a counter, its increase
+    /// (a drop is a reset: the value before it is added back) extrapolated as Prometheus'
+    /// `rate` does, per second of the range. As in Loki, the window is taken to end at the last
+    /// sample and to start one range before the first, and fewer than two samples give 0.
+    static func rateCounter(_ unsorted: [(Int64, Double)], range: Int64) -> Double {
+        if unsorted.count < 2 { return 0 }
+        let s = unsorted.enumerated().sorted { ($0.element.0, $0.offset) < ($1.element.0, $1.offset) }.map(\.element)
+        let first = s[0], last = s[s.count - 1]
+        var result = last.1 - first.1
+        var previous = 0.0
+        for p in s {
+            if p.1 < previous { result += previous }
+            previous = p.1
+        }
+        let rangeSeconds = Double(range) / 1e9
+        var toStart = rangeSeconds  // first sample − (first sample − range)
+        let toEnd = 0.0  // the window ends at the last sample
+        let sampled = Double(last.0 - first.0) / 1e9
+        let average = sampled / Double(s.count - 1)
+        if result > 0 && first.1 >= 0 {
+            let toZero = sampled * (first.1 / result)
+            if toZero < toStart { toStart = toZero }
+        }
+        let threshold = average * 1.1
+        var interval = sampled
+        interval += toStart < threshold ? toStart : average / 2
+        interval += toEnd < threshold ? toEnd : average / 2
+        return result * (interval / sampled) / rangeSeconds
     }
 
     /// Prometheus' quantile: linear interpolation between the closest ranks.

@@ -72,7 +72,7 @@ struct LogQLLexer {
         var out: [LogQLToken] = []
         var i = 0
         let n = bytes.count
-        let two: Set<String> = ["|=", "!=", "|~", "!~", "=~", "==", ">=", "<=", "|>"]
+        let two: Set<String> = ["|=", "!=", "|~", "!~", "=~", "==", ">=", "<=", "|>", "!>"]
         while i < n {
             let c = bytes[i]
             if c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D { i += 1; continue }

@@ -118,7 +118,9 @@ struct LogQLParser {
                     }
                 }
                 if op == .pattern || op == .notPattern {
-                    throw fail("syntax error: pattern line filters (|> and !>) are not supported yet; use |= or |~", at: toks[i - 1].pos)
+                    for n in needles {
+                        do { _ = try LogQLLinePattern(n) } catch let e as ArgusError { throw fail("syntax error: \(e.message)", at: toks[i - 1].pos) }
+                    }
                 }
                 stages.append(.lineFilter(op: op, needles: needles, regexes: regexes))
                 continue

@@ -77,6 +77,7 @@ final class LogQLPipeline {
         let op: LogQLLineFilterOp
         let needles: [[UInt8]]
         let regexes: [LogQLRegex]
+        let patterns: [LogQLLinePattern]
     }
     let leading: [ByteFilter]
     let rest: [LogQLStage]
@@ -87,7 +88,7 @@ final class LogQLPipeline {
         var leading: [ByteFilter] = []
         var k = 0
         while k < stages.count, case .lineFilter(let op, let needles, let regexes) = stages[k] {
-            leading.append(ByteFilter(op: op, needles: needles.map { Array($0.utf8) }, regexes: regexes))
+            leading.append(ByteFilter(op: op, needles: needles.map { Array($0.utf8) }, regexes: regexes, patterns: LogQLPipeline.patterns(op, needles)))
             k += 1
         }
         self.leading = leading
@@ -101,6 +102,24 @@ final class LogQLPipeline {
         for s in stages {
             guard case .lineFilter(let op, let needles, _) = s else { break }
             if op == .contains { out.append(needles.map { LogSelectQuery.requiredTokens(of: $0) }) }
+        }
+        return out
+    }
+
+    /// The compiled patterns of a `|>` / `!>` filter (the parser has checked them).
+    static func patterns(_ op: LogQLLineFilterOp, _ needles: [String]) -> [LogQLLinePattern] {
+        guard op == .pattern || op == .notPattern else { return [] }
+        return needles.compactMap { try? LogQLLinePattern($0) }
+    }
+
+    /// The leading `|=` and `!=` filters, for the store to apply (and to pick lines by).
+    static func storeFilters(_ stages: [LogQLStage]) -> [LogLineFilter] {
+        var out: [LogLineFilter] = []
+        for s in stages {
+            guard case .lineFilter(let op, let needles, _) = s else { break }
+            if op == .contains || op == .notContains {
+                out.append(LogLineFilter(negate: op == .notContains, needles: needles.map { Array($0.utf8) }))
+            }
         }
         return out
     }
@@ -139,7 +158,9 @@ final class LogQLPipeline {
                 for r in f.regexes where r.matches(s) { any = true; break }
                 if any != (f.op == .regex) { return false }
             case .pattern, .notPattern:
-                return false
+                var any = false
+                for p in f.patterns where p.matches(line) { any = true; break }
+                if any != (f.op == .pattern) { return false }
             }
         }
         return true
@@ -156,7 +177,10 @@ final class LogQLPipeline {
                 case .notContains: ok = !needles.contains { !$0.isEmpty && line.contains($0) }
                 case .regex: ok = regexes.contains { $0.matches(line) }
                 case .notRegex: ok = !regexes.contains { $0.matches(line) }
-                case .pattern, .notPattern: ok = false
+                case .pattern, .notPattern:
+                    var s = line
+                    let any = s.withUTF8 { p in LogQLPipeline.patterns(op, needles).contains { $0.matches(UnsafeRawBufferPointer(p)) } }
+                    ok = any == (op == .pattern)
                 }
                 if !ok { return false }
             case .json(let params):

@@ -214,3 +214,70 @@ public struct LogQLTemplate: Sendable {
         return f.string(from: d)
     }
 }
+
+/// The pattern of a `|>` / `!>` line filter: literals and `<name>` or `<_>` placeholders, as in
+/// the `pattern` parser but with no capture required. A line matches, as in Loki, when each
+/// literal is found (first occurrence) after the previous one, every placeholder between two
+/// literals covers at least one byte, and the line ends with the last literal when the pattern
+/// does, or goes on past it when the pattern ends with a placeholder. A leading literal is
+/// searched for like the others (it need not start the line). An empty line matches only an
+/// empty pattern.
+public struct LogQLLinePattern: Sendable {
+    enum Part: Sendable {
+        case literal([UInt8])
+        case capture
+    }
+    let parts: [Part]
+
+    public init(_ source: String) throws {
+        var parts: [Part] = []
+        let u = Array(source.utf8)
+        var i = 0
+        var lit: [UInt8] = []
+        while i < u.count {
+            if u[i] == UInt8(ascii: "<"), let close = u[(i + 1)...].firstIndex(of: UInt8(ascii: ">")) {
+                let name = String(decoding: u[(i + 1)..<close], as: UTF8.self)
+                if name == "_" || (!name.isEmpty && NameRules.isValidLabelName(name)) {
+                    if !lit.isEmpty { parts.append(.literal(lit)); lit = [] }
+                    if case .capture? = parts.last {
+                        throw ArgusError(.badInput, "invalid pattern \(quoteLabelValue(source)): consecutive captures are not allowed")
+                    }
+                    parts.append(.capture)
+                    i = close + 1
+                    continue
+                }
+            }
+            lit.append(u[i])
+            i += 1
+        }
+        if !lit.isEmpty { parts.append(.literal(lit)) }
+        self.parts = parts
+    }
+
+    /// Whether `line` matches the pattern.
+    public func matches(_ line: UnsafeRawBufferPointer) -> Bool {
+        if line.isEmpty || parts.isEmpty { return line.isEmpty && parts.isEmpty }
+        var off = 0
+        for (k, p) in parts.enumerated() {
+            guard case .literal(let l) = p else { continue }
+            guard let j = l.withUnsafeBytes({ LogQLLinePattern.index(UnsafeRawBufferPointer(rebasing: line[off...]), $0) }) else { return false }
+            if k != 0 && j == 0 { return false }
+            off += j + l.count
+        }
+        let endsOnCapture: Bool
+        if case .capture = parts[parts.count - 1] { endsOnCapture = true } else { endsOnCapture = false }
+        return endsOnCapture == (off != line.count)
+    }
+
+    static func index(_ hay: UnsafeRawBufferPointer, _ needle: UnsafeRawBufferPointer) -> Int? {
+        let n = needle.count
+        if n == 0 { return 0 }
+        if hay.count < n { return nil }
+        var i = 0
+        while i + n <= hay.count {
+            if hay[i] == needle[0] && memcmp(hay.baseAddress! + i, needle.baseAddress!, n) == 0 { return i }
+            i += 1
+        }
+        return nil
+    }
+}

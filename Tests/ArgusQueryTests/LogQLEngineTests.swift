@@ -161,6 +161,61 @@ import Testing
         }
     }
 
+    @Test(arguments: [false, true])
+    func patternLineFilters(flush: Bool) throws {
+        try withStore(flush: flush) { (store: LogStore) throws in
+            func ls(_ q: String) throws -> [String] { try lines(engine.query(q, start: all.0, end: all.1, step: 0, direction: .forward, store: store)) }
+            #expect(try ls(#"{service_name="cart"} |> "<_> user=u1 <_>""#) == [#"level=info msg="added item" user=u1 bytes=100"#])
+            #expect(try ls(#"{service_name="cart"} |> "level=info <_> bytes=<b>""#).count == 12)
+            #expect(try ls(#"{service_name="cart"} |> "<_> bytes=0""#) == [#"level=info msg="added item" user=u0 bytes=0"#])
+            #expect(try ls(#"{service_name="cart"} !> "<_> bytes=0""#).count == 11)
+            #expect(try ls(#"{service_name="cart"} |> "<_> user=u1 <_>" or "<_> user=u2 <_>""#).count == 2)
+            // After a parser stage the filter runs on the line as it is then.
+            #expect(try ls(#"{service_name="checkout"} | json |> "<_>\"msg\":\"ok\",<_>""#).count == 5)
+            #expect(try ls(#"{service_name="checkout"} |> "{<_>\"msg\":\"ok\"<_>}""#).isEmpty)  // the capture after "{" would be empty
+        }
+        #expect(throws: ArgusError.self) { try LogQLEngine.parse(#"{a="b"} |> "<_><_>""#) }
+    }
+
+    @Test func linePatternMatchesAsLoki() throws {
+        func m(_ p: String, _ line: String) throws -> Bool {
+            let pat = try LogQLLinePattern(p)
+            var l = line
+            return l.withUTF8 { pat.matches(UnsafeRawBufferPointer($0)) }
+        }
+        #expect(try m("foo <_>", "foo bar baz"))
+        #expect(try !m("<_> bar", "foo bar baz"))
+        #expect(try m("<_> baz", "foo bar baz"))
+        #expect(try !m("<_> bar <_>", " bar "))  // empty captures do not match
+        #expect(try m("<_>bar<_>", " bar "))
+        #expect(try !m("<_> x", ""))
+        #expect(try m("<method> <path> <status>", "GET /api 200"))
+    }
+
+    @Test func rateCounterTreatsUnwrappedValuesAsACounterWithResets() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        var o = LogStoreOptions(dir: dir.path + "/logs")
+        o.retention = 100 * 365 * 86_400_000
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let store = try LogStore(options: o, logger: logger)
+        defer { store.close() }
+        // 10, 20, 30, reset to 5, 15: increase 5 + 30 = 35 over 40 s.
+        let values = [10, 20, 30, 5, 15]
+        let recs = values.enumerated().map { LogRecord(time: Self.t0 + Int64($0.offset) * 10 * Self.sec, body: "requests_total=\($0.element)") }
+        try store.append([LogStreamBatch(labels: Labels([("service_name", "c")]), records: recs)])
+        let at = Self.t0 + 40 * Self.sec
+        let r = try engine.query(#"rate_counter({service_name="c"} | logfmt | unwrap requests_total [1m])"#, start: at, end: at, step: 0, store: store)
+        // Extrapolated as Loki does: the zero point (40 s · 10/35 ≈ 11.4 s before the first
+        // sample) is past 1.1 × the 10 s spacing, so half a spacing is added at the start and
+        // nothing at the end (the window ends at the last sample): 35 · 45/40 / 60 s.
+        #expect(vector(r) == [#"{detected_level="unknown", service_name="c"}"#: 0.65625])
+        let one = try engine.query(#"rate_counter({service_name="c"} | logfmt | unwrap requests_total [5s])"#, start: at, end: at, step: 0, store: store)
+        #expect(vector(one) == [#"{detected_level="unknown", service_name="c"}"#: 0])  // one sample: 0, as in Loki
+        #expect(LogQLEngine.rateCounter([(0, 1), (Self.sec, 2), (2 * Self.sec, 3)], range: 2 * Self.sec) > 0)
+    }
+
     @Test func lineFilterSkipsChunksByToken() throws {
         try withStore(flush: true) { (store: LogStore) throws in
             let r = try engine.query(#"{service_name=~".+"} |= "user=u7 bytes""#, start: all.0, end: all.1, step: 0, store: store)

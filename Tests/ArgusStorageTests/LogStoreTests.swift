@@ -111,12 +111,12 @@ func sampleRecord(_ i: Int, base: Int64 = 1_700_000_000_000_000_000) -> LogRecor
         #expect(try dumpLogs(again)[cart.description]?.count == 101)
     }
 
-    @Test func tokenFilterSkipsChunksWithoutTheWord() throws {
+    @Test func plainWordFilterSkipsChunksByTheirTemplates() throws {
         let dir = TempDir()
         defer { dir.remove() }
         let store = try openLogStore(dir)
         defer { store.close() }
-        // 40 streams, one of which has the rare word.
+        // 40 streams, one of which has the rare word inside a longer token.
         var batches: [LogStreamBatch] = []
         for s in 0..<40 {
             var recs = (0..<200).map { sampleRecord($0) }
@@ -125,21 +125,78 @@ func sampleRecord(_ i: Int, base: Int64 = 1_700_000_000_000_000_000) -> LogRecor
         }
         try store.append(batches)
         try store.flush()
-        let hint = [[LogSelectQuery.requiredTokens(of: "error=card_declined_xyzzy ")]]
-        #expect(hint[0][0].count == 1)  // "error" touches the needle's start, so only the middle word counts
         var st = LogScanStats()
         var hits: [String] = []
-        try store.scan(LogSelectQuery(matchers: [try Matcher(.regexMatch, "service_name", ".+")], start: .min / 2, end: .max / 2, tokenHint: hint), stats: &st) { b in
-            for i in 0..<b.count {
-                let line = String(decoding: b.body[b.offsets[i]..<b.offsets[i + 1]], as: UTF8.self)
-                if line.contains("error=card_declined_xyzzy ") { hits.append(b.labels["service_name"]!) }
-            }
+        let q = LogSelectQuery(matchers: [try Matcher(.regexMatch, "service_name", ".+")], start: .min / 2, end: .max / 2,
+                               lineFilters: [LogLineFilter(negate: false, needles: [Array("xyzzy".utf8)])])
+        try store.scan(q, stats: &st) { b in
+            for i in 0..<b.count { hits.append(b.labels["service_name"]! + " " + String(decoding: b.body[b.offsets[i]..<b.offsets[i + 1]], as: UTF8.self)) }
+            let bodies = try b.records().map(\.body)
+            #expect(bodies == (0..<b.count).map { String(decoding: b.body[b.offsets[$0]..<b.offsets[$0 + 1]], as: UTF8.self) })
             return true
         }
-        #expect(hits == ["svc7"])
+        #expect(hits == ["svc7 payment failed error=card_declined_xyzzy code=51"])
         #expect(st.chunksTotal == 40)
-        #expect(st.chunksSkippedByFilter >= 38)
-        #expect(st.chunksRead == st.chunksTotal - st.chunksSkippedByFilter)
+        #expect(st.chunksSkippedByFilter == 39)
+        #expect(st.chunksRead == 1)
+        #expect(st.linesRead == 1)  // only the line whose template holds the word is decoded
+    }
+
+    @Test func lineFiltersAreExactOnHeadAndBlocks() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        let store = try openLogStore(dir)
+        defer { store.close() }
+        let recs = (0..<300).map { sampleRecord($0) }
+        try store.append([LogStreamBatch(labels: checkout, records: Array(recs[0..<200]))])
+        try store.flush()
+        try store.append([LogStreamBatch(labels: checkout, records: Array(recs[200...]))])
+        for (needle, negate) in [("took 9", false), ("ms path=/api/orders/1", false), ("request 1", true), ("9ms", false)] {
+            var got: [LogRecord] = []
+            var st = LogScanStats()
+            let q = LogSelectQuery(matchers: [], start: .min / 2, end: .max / 2, lineFilters: [LogLineFilter(negate: negate, needles: [Array(needle.utf8)])])
+            try store.scan(q, stats: &st) { b in
+                got += try b.records()
+                return true
+            }
+            #expect(got.sorted { $0.time < $1.time } == recs.filter { $0.body.contains(needle) != negate }, "\(needle)")
+        }
+    }
+
+    @Test func frequentAttributesGetColumnsAndRecordsComeBackExactly() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        var w = LogBlockWriter(dir: dir.path)
+        var recs: [LogRecord] = []
+        for i in 0..<1000 {
+            var attrs: [(name: String, value: String)] = [("http_method", ["GET", "POST"][i % 2]), ("order_id", "ord-\(i * 7919)"), ("bytes", String(i * 37 - 500))]
+            if i % 10 == 0 { attrs.insert(("rare", "r\(i)"), at: 1) }
+            if i % 3 == 0 { attrs.reverse() }
+            if i % 4 == 0 { attrs.removeAll { $0.name == "bytes" } }
+            recs.append(LogRecord(time: 1_700_000_000_000_000_000 + Int64(i) * 1_000_000, severityNumber: 9, severityText: "INFO",
+                                  body: "GET /api/orders/\(i) 200", attributes: attrs,
+                                  traceID: (0..<16).map { UInt8(truncatingIfNeeded: $0 + i / 4) }, spanID: i % 2 == 0 ? [] : (0..<8).map { UInt8(truncatingIfNeeded: $0 * i) }))
+        }
+        try w.add(stream: [("service_name", "a")], records: recs)
+        _ = try w.finish()
+        let r = try LogBlockReader(dir: dir.path)
+        #expect(r.version == 2)
+        #expect(r.chunks[0].offsets.count == LogBlockFormat.fixedColumnCount + 3)  // http_method, order_id, bytes; "rare" stays shared
+        #expect(try r.records(0) == recs)
+        #expect(try r.records(0, rows: [3, 10, 999]) == [recs[3], recs[10], recs[999]])
+    }
+
+    @Test func versionOneBlocksStillRead() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        var w = LogBlockWriter(dir: dir.path, version: 1)
+        try w.add(stream: [("service_name", "a")], records: (0..<100).map { sampleRecord($0) })
+        _ = try w.finish()
+        let r = try LogBlockReader(dir: dir.path)
+        #expect(r.version == 1)
+        #expect(r.chunks[0].filter != nil)
+        #expect(try r.records(0) == (0..<100).map { sampleRecord($0) })
+        #expect(try r.records(0, rows: [5]) == [sampleRecord(5)])
     }
 
     @Test func compactionMergesBlocksAndRetentionDropsOldOnes() throws {

@@ -371,20 +371,25 @@ import Testing
                         body += "kill_test{s=\"\(p.series)\"} \(Int(p.v)) \(p.t)\n"
                     }
                     guard let r = try? client.post("/api/v1/import/prometheus", body) else { break }
-                    if r.status == 204 { state.add(points) } else { break }
+                    if r.status == 204 { state.add(points) } else {
+                        state.fail("HTTP \(r.status): \(r.text)")
+                        break
+                    }
                     b += 1
                 }
                 state.setNext(b + 1)
                 done.signal()
             }
-            // Let it run, then pull the plug without warning.
-            usleep(UInt32(300_000 + round * 150_000))
+            // Let it run (at least one acknowledged request, however loaded the machine), then
+            // pull the plug without warning.
+            for _ in 0..<200 where state.points.isEmpty && state.failure == nil { usleep(50_000) }
+            usleep(UInt32(150_000 + round * 150_000))
             server.kill9()
             state.stop()
             done.wait()
             acked.formUnion(state.points)
             batch = state.next
-            #expect(state.points.count > 0, "round \(round) acknowledged nothing")
+            #expect(state.points.count > 0, "round \(round) acknowledged nothing \(state.failure ?? "")")
             let restarted = try ArgusProcess(dataDir: dir.path)
             let stored = try export(restarted.client, "{__name__=\"kill_test\"}")
             let missing = acked.subtracting(stored)
@@ -399,6 +404,9 @@ final class LockedState: @unchecked Sendable {
     private var _stopped = false
     private var _points: [ServerProcessTests.Point] = []
     private var _next = 0
+    private var _failure: String?
+    var failure: String? { lock.withLock { _failure } }
+    func fail(_ why: String) { lock.withLock { if _failure == nil { _failure = why } } }
     var stopped: Bool { lock.withLock { _stopped } }
     var points: [ServerProcessTests.Point] { lock.withLock { _points } }
     var next: Int { lock.withLock { _next } }

@@ -173,8 +173,10 @@ public struct TextExpositionParser {
             while i < end && !isSpace(p[i]) { i += 1 }
             let ttext = try string(p, tstart, i, line, what: "timestamp")
             if format == .openMetrics {
-                guard let secs = Double(ttext), secs.isFinite else { throw fail(line, "invalid timestamp \(quoteLabelValue(ttext)): expected seconds") }
-                ts = Int64((secs * 1000).rounded())
+                guard let secs = Double(ttext), secs.isFinite, let ms = Int64(exactly: (secs * 1000).rounded()) else {
+                    throw fail(line, "invalid timestamp \(quoteLabelValue(ttext)): expected seconds")
+                }
+                ts = ms
             } else {
                 guard let t = Int64(ttext) else { throw fail(line, "invalid timestamp \(quoteLabelValue(ttext)): expected integer milliseconds") }
                 ts = t

@@ -81,11 +81,12 @@ func formatExportValue(_ v: Double) -> String {
 
 /// Parses an API time: unix seconds (with fraction) or RFC 3339.
 func parseAPITime(_ s: String, name: String) throws -> Int64 {
-    if let d = Double(s), d.isFinite { return Int64((d * 1000).rounded()) }
+    // (A number past what milliseconds in 64 bits hold is refused, not wrapped.)
+    if let d = Double(s), d.isFinite, let ms = Int64(exactly: (d * 1000).rounded()) { return ms }
     let f = ISO8601DateFormatter()
     f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-    if let date = f.date(from: s) { return Int64((date.timeIntervalSince1970 * 1000).rounded()) }
+    if let date = f.date(from: s), let ms = Int64(exactly: (date.timeIntervalSince1970 * 1000).rounded()) { return ms }
     f.formatOptions = [.withInternetDateTime]
-    if let date = f.date(from: s) { return Int64((date.timeIntervalSince1970 * 1000).rounded()) }
+    if let date = f.date(from: s), let ms = Int64(exactly: (date.timeIntervalSince1970 * 1000).rounded()) { return ms }
     throw ArgusError(.badInput, "invalid parameter \"\(name)\": cannot parse \"\(s)\" to a valid timestamp")
 }

@@ -59,11 +59,16 @@ struct LokiAPI {
     /// most 10 digits, else nanoseconds). Returns nanoseconds.
     static func time(_ s: String?, name: String, default d: Int64) throws -> Int64 {
         guard let s, !s.isEmpty else { return d }
+        let outOfRange = ArgusError(.badInput, "invalid \(name): \"\(s)\" is outside the range of timestamps")
         if s.contains("."), let f = Double(s), f.isFinite {
-            return Int64((f * 1e9).rounded())
+            guard let ns = Int64(exactly: (f * 1e9).rounded()) else { throw outOfRange }
+            return ns
         }
         if let n = Int64(s) {
-            return s.count <= 10 ? n * 1_000_000_000 : n
+            if s.count > 10 { return n }
+            let (ns, overflow) = n.multipliedReportingOverflow(by: 1_000_000_000)
+            if overflow { throw outOfRange }
+            return ns
         }
         let f = ISO8601DateFormatter()
         f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
@@ -74,14 +79,15 @@ struct LokiAPI {
         }
         if let date {
             // Keep sub-microsecond digits ISO8601DateFormatter drops.
-            return Int64((date.timeIntervalSince1970 * 1e6).rounded()) * 1000
+            guard let us = Int64(exactly: (date.timeIntervalSince1970 * 1e6).rounded()), abs(us) < Int64.max / 1000 else { throw outOfRange }
+            return us * 1000
         }
         throw ArgusError(.badInput, "invalid \(name): cannot parse \"\(s)\" as a timestamp (use nanoseconds, unix seconds or RFC 3339)")
     }
 
     /// A step or interval: float seconds or a duration such as `30s`. Returns nanoseconds.
     static func duration(_ s: String, name: String) throws -> Int64 {
-        if let d = Double(s), d.isFinite { return Int64((d * 1e9).rounded()) }
+        if let d = Double(s), d.isFinite, let ns = Int64(exactly: (d * 1e9).rounded()) { return ns }
         if let ns = LogQLDuration.parseNanos(s) { return ns }
         throw ArgusError(.badInput, "invalid \(name): cannot parse \"\(s)\" to a valid duration")
     }

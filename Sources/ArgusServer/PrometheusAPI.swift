@@ -74,7 +74,10 @@ extension PrometheusAPI {
 
     func duration(_ s: String, name: String) throws -> Int64 {
         if let d = Double(s), d.isFinite {
-            return Int64((d * 1000).rounded())
+            guard let ms = Int64(exactly: (d * 1000).rounded()) else {
+                throw ArgusError(.badInput, "invalid parameter \"\(name)\": cannot parse \"\(s)\" to a valid duration")
+            }
+            return ms
         }
         do { return try PromDuration.parseMillis(s) } catch {
             throw ArgusError(.badInput, "invalid parameter \"\(name)\": cannot parse \"\(s)\" to a valid duration")

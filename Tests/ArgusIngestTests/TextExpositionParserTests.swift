@@ -94,6 +94,13 @@ import Testing
         #expect(metadata?.count == 2)
     }
 
+    /// An OpenMetrics timestamp beyond 64-bit milliseconds is a line error, not a trap.
+    @Test func hugeOpenMetricsTimestampIsAnError() throws {
+        #expect { try TextExpositionParser(format: .openMetrics).parse(Array("a 1 1e300\n# EOF\n".utf8)) } throws: {
+            "\($0)".hasPrefix("line 1: invalid timestamp")
+        }
+    }
+
     @Test func validatorChecksTimeBounds() throws {
         var s = try parse("a 1 100000\nb 2\n")
         let v = ImportValidator()

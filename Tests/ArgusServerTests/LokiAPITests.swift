@@ -141,6 +141,15 @@ import Testing
         let i = try c.get("/loki/api/v1/query?query=" + Self.q(#"{service_name="checkout"}"#))
         #expect(i.status == 400)
         #expect(i.text.contains("log queries are not supported as an instant query type"))
+        // Times and steps past what 64-bit nanoseconds hold are 400s (they used to trap), here
+        // and in the Prometheus API.
+        for bad in ["&start=9999999999", "&end=1e300.5", "&step=1e300"] {
+            let o = try c.get("/loki/api/v1/query_range?query=" + Self.q(#"{service_name="checkout"}"#) + bad)
+            #expect(o.status == 400, "\(bad)")
+        }
+        #expect(try c.get("/api/v1/query?query=1&time=1e300").status == 400)
+        #expect(try c.get("/api/v1/query_range?query=1&start=0&end=10&step=1e300").status == 400)
+        #expect(try c.get("/-/healthy").status == 200)
     }
 
     @Test func metadataEndpointsAndRestart() throws {

@@ -1,4 +1,5 @@
 import ArgusModel
+import Glibc
 
 /// A zero-copy reader of protobuf wire format, for the hot ingest decoders.
 /// Every read is bounds-checked and throws a `badInput` error instead of trapping.
@@ -80,7 +81,7 @@ public struct ProtoReader {
     /// A UTF-8 string field; invalid UTF-8 is an error, as protobuf's `string` requires.
     public mutating func string(_ what: @autoclosure () -> String) throws -> String {
         let r = try bytesRange()
-        guard let s = String(validating: UnsafeRawBufferPointer(rebasing: base[r]), as: UTF8.self) else {
+        guard let s = utf8String(UnsafeRawBufferPointer(rebasing: base[r])) else {
             throw ArgusError(.badInput, "\(what()) is not valid UTF-8")
         }
         return s
@@ -176,20 +177,24 @@ extension ProtoReader {
 /// from item to item, and sharing one String saves an allocation and UTF-8 validation each.
 struct ProtoStringCache {
     static let slots = 256
-    var entries: [(bytes: [UInt8], string: String)?] = Array(repeating: nil, count: ProtoStringCache.slots)
+    // Parallel arrays, not an array of optional tuples: tuple metadata is looked up at run time.
+    var keys: [[UInt8]] = Array(repeating: [], count: ProtoStringCache.slots)
+    var values: [String] = Array(repeating: "", count: ProtoStringCache.slots)
 
     mutating func string(_ bytes: UnsafeRawBufferPointer, _ what: StaticString) throws -> String {
         // Short strings are stored inline in String: no allocation to save.
         if bytes.count <= 15 {
-            guard let s = String(validating: bytes, as: UTF8.self) else { throw ArgusError(.badInput, "\(what) is not valid UTF-8") }
+            guard let s = utf8String(bytes) else { throw ArgusError(.badInput, "\(what) is not valid UTF-8") }
             return s
         }
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
         let slot = Int(truncatingIfNeeded: h & UInt64(ProtoStringCache.slots - 1))
-        if let e = entries[slot], e.bytes.elementsEqual(bytes) { return e.string }
-        guard let s = String(validating: bytes, as: UTF8.self) else { throw ArgusError(.badInput, "\(what) is not valid UTF-8") }
-        entries[slot] = (Array(bytes), s)
+        let hit = keys[slot].withUnsafeBytes { k in k.count == bytes.count && memcmp(k.baseAddress!, bytes.baseAddress!, k.count) == 0 }
+        if hit { return values[slot] }
+        guard let s = utf8String(bytes) else { throw ArgusError(.badInput, "\(what) is not valid UTF-8") }
+        keys[slot] = Array(bytes)
+        values[slot] = s
         return s
     }
 
@@ -238,4 +243,24 @@ public struct ProtoWriter {
         varint(UInt64(m.bytes.count))
         bytes.append(contentsOf: m.bytes)
     }
+}
+
+/// The bytes as a String, or nil when they are not valid UTF-8. ASCII (nearly every name and
+/// value on the wire) is checked eight bytes at a time and decoded directly;
+/// `String(validating:as:)` is generic and unspecialized in the standard library, and its
+/// runtime metadata lookups cost more than the decoding itself.
+@inline(__always) func utf8String(_ bytes: UnsafeRawBufferPointer) -> String? {
+    let n = bytes.count
+    var i = 0
+    var high: UInt64 = 0
+    while i + 8 <= n {
+        high |= bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+        i += 8
+    }
+    while i < n {
+        high |= UInt64(bytes[i])
+        i += 1
+    }
+    if high & 0x8080_8080_8080_8080 == 0 { return String(decoding: bytes, as: UTF8.self) }
+    return String(validating: bytes, as: UTF8.self)
 }

@@ -216,16 +216,7 @@ extension MetricStore {
         guard !current.isEmpty else { return 0 }
         let headMax = lock.withLock { series.reduce(Int64.min) { max($0, $1?.lastT ?? .min) } }
         let newest = max(current.map(\.meta.maxT).max()!, headMax)
-        var drop = Set<String>()
-        for b in current where b.meta.maxT < newest - options.retention { drop.insert(b.meta.id) }
-        if options.retentionSize > 0 {
-            var total = current.filter { !drop.contains($0.meta.id) }.reduce(0) { $0 + $1.meta.bytes }
-            for b in current.sorted(by: { $0.meta.maxT < $1.meta.maxT }) where !drop.contains(b.meta.id) {
-                if Int64(total) <= options.retentionSize { break }
-                drop.insert(b.meta.id)
-                total -= b.meta.bytes
-            }
-        }
+        let drop = retentionDrops(current, meta: \.meta, cutoff: newest - options.retention, sizeLimit: options.retentionSize)
         if drop.isEmpty { return 0 }
         try catalog.commit(remove: Array(drop))
         lock.withLock { blocks.removeAll { drop.contains($0.meta.id) } }

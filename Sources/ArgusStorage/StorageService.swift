@@ -67,6 +67,25 @@ func compactByWindows<Block>(ranges: [Int64], current: () -> [Block], meta: (Blo
     return merged
 }
 
+/// Chooses what retention drops, the same way for every store: blocks ending before `cutoff`
+/// (in the blocks' time unit; nil: none by age), then the oldest of the rest until they fit in
+/// `sizeLimit` bytes (0: no size limit).
+func retentionDrops<Block>(_ blocks: [Block], meta: (Block) -> BlockMeta, cutoff: Int64?, sizeLimit: Int64) -> Set<String> {
+    var drop = Set<String>()
+    if let cutoff {
+        for b in blocks where meta(b).maxT < cutoff { drop.insert(meta(b).id) }
+    }
+    if sizeLimit > 0 {
+        var total = blocks.filter { !drop.contains(meta($0).id) }.reduce(0) { $0 + meta($1).bytes }
+        for b in blocks.sorted(by: { meta($0).maxT < meta($1).maxT }) where !drop.contains(meta(b).id) {
+            if Int64(total) <= sizeLimit { break }
+            drop.insert(meta(b).id)
+            total -= meta(b).bytes
+        }
+    }
+    return drop
+}
+
 /// Runs blocking work (fsync, file writes) on a thread outside Swift's cooperative pool.
 public func runBlocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { (c: CheckedContinuation<T, any Error>) in

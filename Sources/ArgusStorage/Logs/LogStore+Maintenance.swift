@@ -148,18 +148,8 @@ extension LogStore {
         let (current, newestT) = lock.withLock { (blocks, newest) }
         guard !current.isEmpty else { return 0 }
         let retentionNs = options.retention.multipliedReportingOverflow(by: 1_000_000)
-        var drop = Set<String>()
-        if !retentionNs.overflow {
-            for b in current where b.meta.maxT < newestT &- retentionNs.partialValue { drop.insert(b.meta.id) }
-        }
-        if options.retentionSize > 0 {
-            var total = current.filter { !drop.contains($0.meta.id) }.reduce(0) { $0 + $1.meta.bytes }
-            for b in current.sorted(by: { $0.meta.maxT < $1.meta.maxT }) where !drop.contains(b.meta.id) {
-                if Int64(total) <= options.retentionSize { break }
-                drop.insert(b.meta.id)
-                total -= b.meta.bytes
-            }
-        }
+        let cutoff = retentionNs.overflow ? nil : newestT &- retentionNs.partialValue
+        let drop = retentionDrops(current, meta: \.meta, cutoff: cutoff, sizeLimit: options.retentionSize)
         if drop.isEmpty { return 0 }
         try catalog.commit(remove: Array(drop))
         lock.withLock { blocks.removeAll { drop.contains($0.meta.id) } }

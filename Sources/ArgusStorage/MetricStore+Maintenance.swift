@@ -195,19 +195,7 @@ extension MetricStore {
         }
         let level = (group.map(\.meta.level).max() ?? 0) + 1
         let handle = try finishBlock(id: id, writer: &writer, level: level)
-        do {
-            try catalog.commit(add: [handle.meta], remove: group.map(\.meta.id))
-        } catch {
-            try? FileManager.default.removeItem(atPath: blocksDir + "/" + id)
-            throw ArgusError(.io, "cannot record a compacted block in the catalog", cause: error)
-        }
-        let ids = Set(group.map(\.meta.id))
-        lock.withLock {
-            blocks.removeAll { ids.contains($0.meta.id) }
-            blocks.append(handle)
-            blocks.sort { ($0.meta.minT, $0.meta.id) < ($1.meta.minT, $1.meta.id) }
-        }
-        for b in group { try? FileManager.default.removeItem(atPath: blocksDir + "/" + b.meta.id) }
+        try installMerged(handle, replacing: group, what: "block")
     }
 
     /// Drops blocks past the retention time (relative to the newest data) or over the size limit.
@@ -217,12 +205,7 @@ extension MetricStore {
         let headMax = lock.withLock { series.reduce(Int64.min) { max($0, $1?.lastT ?? .min) } }
         let newest = max(current.map(\.meta.maxT).max()!, headMax)
         let drop = retentionDrops(current, meta: \.meta, cutoff: newest - options.retention, sizeLimit: options.retentionSize)
-        if drop.isEmpty { return 0 }
-        try catalog.commit(remove: Array(drop))
-        lock.withLock { blocks.removeAll { drop.contains($0.meta.id) } }
-        for id in drop { try? FileManager.default.removeItem(atPath: blocksDir + "/" + id) }
-        logger.info("retention dropped blocks", metadata: ["count": "\(drop.count)"])
-        return drop.count
+        return try dropBlocks(drop, what: "block")
     }
 
     /// The oldest timestamp the store accepts: retention behind the newest data (or now).

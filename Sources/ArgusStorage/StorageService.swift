@@ -1,3 +1,4 @@
+import Foundation
 import ArgusModel
 import Logging
 import Dispatch
@@ -86,9 +87,64 @@ func retentionDrops<Block>(_ blocks: [Block], meta: (Block) -> BlockMeta, cutoff
     return drop
 }
 
+/// A block of any store: its catalog row.
+protocol StoredBlock {
+    var meta: BlockMeta { get }
+}
+
+/// What the metric, log and span stores share for their block lists: installing a compacted
+/// block in place of its inputs and dropping blocks retention chose.
+protocol BlockListStore: AnyObject {
+    associatedtype Handle: StoredBlock
+    var lock: Lock { get }
+    var blocks: [Handle] { get set }
+    var catalog: Catalog { get }
+    var blocksDir: String { get }
+    var logger: Logger { get }
+}
+
+extension BlockListStore {
+    /// Records `handle` in place of `group` in the catalog (when that fails, the new block's
+    /// directory is removed), swaps them in the block list (kept in time order) and removes the
+    /// inputs' directories. `what` names the block in the error ("log block").
+    func installMerged(_ handle: Handle, replacing group: [Handle], what: String) throws {
+        do {
+            try catalog.commit(add: [handle.meta], remove: group.map(\.meta.id))
+        } catch {
+            try? FileManager.default.removeItem(atPath: blocksDir + "/" + handle.meta.id)
+            throw ArgusError(.io, "cannot record a compacted \(what) in the catalog", cause: error)
+        }
+        let ids = Set(group.map(\.meta.id))
+        lock.withLock {
+            blocks.removeAll { ids.contains($0.meta.id) }
+            blocks.append(handle)
+            blocks.sort { ($0.meta.minT, $0.meta.id) < ($1.meta.minT, $1.meta.id) }
+        }
+        for b in group { try? FileManager.default.removeItem(atPath: blocksDir + "/" + b.meta.id) }
+    }
+
+    /// Removes the blocks retention chose from the catalog, the block list and the disk;
+    /// returns how many.
+    func dropBlocks(_ drop: Set<String>, what: String) throws -> Int {
+        if drop.isEmpty { return 0 }
+        try catalog.commit(remove: Array(drop))
+        lock.withLock { blocks.removeAll { drop.contains($0.meta.id) } }
+        for id in drop { try? FileManager.default.removeItem(atPath: blocksDir + "/" + id) }
+        logger.info("retention dropped \(what)s", metadata: ["count": "\(drop.count)"])
+        return drop.count
+    }
+}
+
 /// Runs blocking work (fsync, file writes) on a thread outside Swift's cooperative pool.
 public func runBlocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { (c: CheckedContinuation<T, any Error>) in
         DispatchQueue.global().async { c.resume(with: Result { try body() }) }
     }
 }
+
+extension BlockHandle: StoredBlock {}
+extension LogBlockHandle: StoredBlock {}
+extension SpanBlockHandle: StoredBlock {}
+extension MetricStore: BlockListStore {}
+extension LogStore: BlockListStore {}
+extension SpanStore: BlockListStore {}

@@ -128,19 +128,7 @@ extension LogStore {
         }
         let level = (group.map(\.meta.level).max() ?? 0) + 1
         let handle = try writeBlock(streams, level: level, zstdLevel: options.compactZstdLevel)
-        do {
-            try catalog.commit(add: [handle.meta], remove: group.map(\.meta.id))
-        } catch {
-            try? FileManager.default.removeItem(atPath: blocksDir + "/" + handle.meta.id)
-            throw ArgusError(.io, "cannot record a compacted log block in the catalog", cause: error)
-        }
-        let ids = Set(group.map(\.meta.id))
-        lock.withLock {
-            blocks.removeAll { ids.contains($0.meta.id) }
-            blocks.append(handle)
-            blocks.sort { ($0.meta.minT, $0.meta.id) < ($1.meta.minT, $1.meta.id) }
-        }
-        for b in group { try? FileManager.default.removeItem(atPath: blocksDir + "/" + b.meta.id) }
+        try installMerged(handle, replacing: group, what: "log block")
     }
 
     /// Drops blocks past the retention time (behind the newest record) or over the size limit.
@@ -150,12 +138,7 @@ extension LogStore {
         let retentionNs = options.retention.multipliedReportingOverflow(by: 1_000_000)
         let cutoff = retentionNs.overflow ? nil : newestT &- retentionNs.partialValue
         let drop = retentionDrops(current, meta: \.meta, cutoff: cutoff, sizeLimit: options.retentionSize)
-        if drop.isEmpty { return 0 }
-        try catalog.commit(remove: Array(drop))
-        lock.withLock { blocks.removeAll { drop.contains($0.meta.id) } }
-        for id in drop { try? FileManager.default.removeItem(atPath: blocksDir + "/" + id) }
-        logger.info("retention dropped log blocks", metadata: ["count": "\(drop.count)"])
-        return drop.count
+        return try dropBlocks(drop, what: "log block")
     }
 }
 

@@ -181,19 +181,7 @@ extension SpanStore {
             throw error
         }
         let written = try finishBlock(id: id, writer: &writer, level: level)
-        do {
-            try catalog.commit(add: [written.meta], remove: group.map(\.meta.id))
-        } catch {
-            try? FileManager.default.removeItem(atPath: blocksDir + "/" + written.meta.id)
-            throw ArgusError(.io, "cannot record a compacted span block in the catalog", cause: error)
-        }
-        let ids = Set(group.map(\.meta.id))
-        lock.withLock {
-            blocks.removeAll { ids.contains($0.meta.id) }
-            blocks.append(written)
-            blocks.sort { ($0.meta.minT, $0.meta.id) < ($1.meta.minT, $1.meta.id) }
-        }
-        for b in group { try? FileManager.default.removeItem(atPath: blocksDir + "/" + b.meta.id) }
+        try installMerged(written, replacing: group, what: "span block")
     }
 
     /// Drops blocks past the retention time (relative to the newest span) or over the size limit.
@@ -203,11 +191,6 @@ extension SpanStore {
         let headMax = lock.withLock { headMaxNanos == .min ? Int64.min : headMaxNanos / 1_000_000 }
         let newest = max(current.map(\.meta.maxT).max()!, headMax)
         let drop = retentionDrops(current, meta: \.meta, cutoff: newest - options.retention, sizeLimit: options.retentionSize)
-        if drop.isEmpty { return 0 }
-        try catalog.commit(remove: Array(drop))
-        lock.withLock { blocks.removeAll { drop.contains($0.meta.id) } }
-        for id in drop { try? FileManager.default.removeItem(atPath: blocksDir + "/" + id) }
-        logger.info("retention dropped span blocks", metadata: ["count": "\(drop.count)"])
-        return drop.count
+        return try dropBlocks(drop, what: "span block")
     }
 }

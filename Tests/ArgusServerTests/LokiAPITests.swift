@@ -177,19 +177,7 @@ import Testing
     }
 
     /// Runs the `argus` binary with `args`; returns exit status, stdout and stderr.
-    func argus(_ args: [String]) throws -> (Int32, String, String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: ArgusProcess.binary)
-        p.arguments = args
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
-    }
+    func argus(_ args: [String]) throws -> (Int32, String, String) { try ArgusProcess.run(args) }
 
     @Test func argusLogsCommand() throws {
         let dir = TempDir()

@@ -72,16 +72,7 @@ import Testing
         let now = TimeUtil.nowMillis()
         #expect(try server.client.post("/api/v1/import/prometheus", "temp_celsius{room=\"lab\"} 21.5 \(now - 1000)\n").status == 204)
         func run(_ args: [String]) throws -> (Int32, String, String) {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: ArgusProcess.binary)
-            p.arguments = ["query", "--server", "http://127.0.0.1:\(server.port)"] + args
-            let out = Pipe(), err = Pipe()
-            p.standardOutput = out
-            p.standardError = err
-            try p.run()
-            p.waitUntilExit()
-            return (p.terminationStatus, String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self),
-                    String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+            try ArgusProcess.run(["query", "--server", "http://127.0.0.1:\(server.port)"] + args)
         }
         var (code, out, err) = try run(["temp_celsius"])
         #expect(code == 0)

@@ -274,20 +274,7 @@ import Testing
 
     /// Runs the `argus` binary with `args`; returns exit status, stdout and stderr.
     static func cli(_ args: [String]) throws -> (Int32, String, String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: ArgusProcess.binary)
-        p.arguments = args
-        var env = ProcessInfo.processInfo.environment
-        env["NO_COLOR"] = "1"
-        p.environment = env
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+        try ArgusProcess.run(args, environment: ["NO_COLOR": "1"])
     }
 
     @Test func tracesAndTraceCommands() throws {

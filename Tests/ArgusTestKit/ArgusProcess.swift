@@ -76,6 +76,23 @@ public final class ArgusProcess {
         return process.terminationStatus
     }
 
+    /// Runs the `argus` binary as a command (`argus logs …`, `argus query …`) to completion;
+    /// returns its exit status, stdout and stderr. `environment` adds to this process's.
+    public static func run(_ args: [String], environment: [String: String] = [:]) throws -> (Int32, String, String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binary)
+        p.arguments = args
+        if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+
     deinit {
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
     }

@@ -2,6 +2,28 @@ import Foundation
 
 /// Time helpers: Argus keeps metric time in milliseconds since the Unix epoch.
 public enum TimeUtil {
+    /// A timestamp as Loki takes it, in nanoseconds: RFC 3339, unix seconds with a fraction, or
+    /// an integer (seconds when at most 10 digits, else nanoseconds). Nil when it is none of
+    /// those or lies outside what 64-bit nanoseconds hold. (The Loki API and `argus logs`.)
+    public static func lokiNanos(_ s: String) -> Int64? {
+        if s.contains("."), let f = Double(s), f.isFinite { return Int64(exactly: (f * 1e9).rounded()) }
+        if let n = Int64(s) {
+            if s.count > 10 { return n }
+            let (ns, overflow) = n.multipliedReportingOverflow(by: 1_000_000_000)
+            return overflow ? nil : ns
+        }
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        var date = f.date(from: s)
+        if date == nil {
+            f.formatOptions = [.withInternetDateTime]
+            date = f.date(from: s)
+        }
+        // Microseconds first: keeps the digits ISO8601DateFormatter gives without float noise.
+        guard let date, let us = Int64(exactly: (date.timeIntervalSince1970 * 1e6).rounded()), abs(us) < Int64.max / 1000 else { return nil }
+        return us * 1000
+    }
+
     public static func nowMillis() -> Int64 {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)

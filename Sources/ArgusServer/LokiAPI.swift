@@ -59,29 +59,7 @@ struct LokiAPI {
     /// most 10 digits, else nanoseconds). Returns nanoseconds.
     static func time(_ s: String?, name: String, default d: Int64) throws -> Int64 {
         guard let s, !s.isEmpty else { return d }
-        let outOfRange = ArgusError(.badInput, "invalid \(name): \"\(s)\" is outside the range of timestamps")
-        if s.contains("."), let f = Double(s), f.isFinite {
-            guard let ns = Int64(exactly: (f * 1e9).rounded()) else { throw outOfRange }
-            return ns
-        }
-        if let n = Int64(s) {
-            if s.count > 10 { return n }
-            let (ns, overflow) = n.multipliedReportingOverflow(by: 1_000_000_000)
-            if overflow { throw outOfRange }
-            return ns
-        }
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        var date = f.date(from: s)
-        if date == nil {
-            f.formatOptions = [.withInternetDateTime]
-            date = f.date(from: s)
-        }
-        if let date {
-            // Keep sub-microsecond digits ISO8601DateFormatter drops.
-            guard let us = Int64(exactly: (date.timeIntervalSince1970 * 1e6).rounded()), abs(us) < Int64.max / 1000 else { throw outOfRange }
-            return us * 1000
-        }
+        if let ns = TimeUtil.lokiNanos(s) { return ns }
         throw ArgusError(.badInput, "invalid \(name): cannot parse \"\(s)\" as a timestamp (use nanoseconds, unix seconds or RFC 3339)")
     }
 

@@ -173,18 +173,7 @@ struct Logs: AsyncParsableCommand {
     }
 
     func nanos(_ s: String, _ flag: String) throws -> Int64 {
-        // Out-of-range values fall through to the error instead of trapping.
-        if s.contains("."), let d = Double(s), d.isFinite, let ns = Int64(exactly: (d * 1e9).rounded()) { return ns }
-        if let n = Int64(s) {
-            if s.count > 10 { return n }
-            let (ns, overflow) = n.multipliedReportingOverflow(by: 1_000_000_000)
-            if !overflow { return ns }
-        }
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let date = f.date(from: s), let ns = Int64(exactly: (date.timeIntervalSince1970 * 1e9).rounded()) { return ns }
-        f.formatOptions = [.withInternetDateTime]
-        if let date = f.date(from: s), let ns = Int64(exactly: (date.timeIntervalSince1970 * 1e9).rounded()) { return ns }
+        if let ns = TimeUtil.lokiNanos(s) { return ns }
         throw ValidationError("\(flag): cannot read \"\(s)\" as RFC 3339, unix seconds or nanoseconds")
     }
 

@@ -584,53 +584,9 @@ public struct LogBodyDecoder {
     /// `rows.count + 1` offsets. `times` are the records' times; `capacity` the total line bytes
     /// of the chunk (an upper bound of the output).
     public func decode(rows: [Int]?, times: [Int64], capacity: Int) throws -> (bytes: [UInt8], offsets: [Int]) {
-        let n = templates.rows.count
-        guard times.count == n else { throw ColumnarError.corrupt("body rows \(n) vs times \(times.count)") }
-        let outRows = rows?.count ?? n
-        var offsets = [Int](repeating: 0, count: outRows + 1)
-        // Which templates have wanted rows (the others' streams are never read).
-        var wantT: [Bool]
-        if let rows {
-            wantT = [Bool](repeating: false, count: templates.ranges.count)
-            for r in rows { wantT[Int(templates.rows[r])] = true }
-        } else {
-            wantT = [Bool](repeating: true, count: templates.ranges.count)
-        }
-        var state = [StreamState](repeating: StreamState(), count: streamStart.count)
-        for s in streamStart.indices {
-            state[s] = StreamState(cursor: streamStart[s], end: streamEnd[s], mode: streamMode[s], last: 0)
-        }
-        // Slack so a number or time near the end can be formatted before its length is known.
-        let capacity = capacity + 64
-        var failure: ColumnarError?
-        let bytes = [UInt8](unsafeUninitializedCapacity: capacity) { out, initialized in
-            initialized = 0
-            do {
-                initialized = try values.withUnsafeBytes { vp in
-                    try templates.bytes.withUnsafeBytes { tp in
-                        try hexOffsets.withUnsafeBufferPointer { hexOff in
-                            try ops.withUnsafeBufferPointer { ops in
-                                try state.withUnsafeMutableBufferPointer { st in
-                                    try sharedNumbers.withUnsafeBufferPointer { shared in
-                                        try offsets.withUnsafeMutableBufferPointer { offs in
-                                            try LogBodyDecoder.run(
-                                                out: out.baseAddress!, capacity: capacity, values: vp, templateBytes: tp, hexOffsets: hexOff,
-                                                ops: ops, state: st, shared: shared, offsets: offs, rowTemplates: templates.rows, opStart: opStart,
-                                                slotBase: slotBase, rows: rows, wantT: wantT, times: times)
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            } catch let e as ColumnarError {
-                failure = e
-            } catch {
-                failure = .corrupt("\(error)")
-            }
-        }
-        if let failure { throw failure }
+        var bytes: [UInt8] = []
+        let offsets = try decode(rows: rows, times: times, capacity: capacity, into: &bytes)
+        bytes.removeLast(bytes.count - (offsets.last ?? 0))
         return (bytes, offsets)
     }
 

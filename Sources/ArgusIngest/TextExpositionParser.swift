@@ -136,7 +136,7 @@ public struct TextExpositionParser {
                     i += 1
                 }
                 guard closed else { throw fail(line, "unterminated value of label \(quoteLabelValue(lname))") }
-                guard let v = String(validating: value, as: UTF8.self) else {
+                guard let v = value.withUnsafeBytes({ utf8String($0) }) else {
                     throw fail(line, "the value of label \(quoteLabelValue(lname)) is not valid UTF-8")
                 }
                 if !v.isEmpty { labels.append(Label(lname, v)) }
@@ -188,7 +188,7 @@ public struct TextExpositionParser {
     }
 
     func string(_ p: UnsafeBufferPointer<UInt8>, _ a: Int, _ b: Int, _ line: Int, what: String) throws -> String {
-        guard let s = String(validating: UnsafeBufferPointer(rebasing: p[a..<b]), as: UTF8.self) else {
+        guard let s = utf8String(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: p[a..<b]))) else {
             throw fail(line, "the \(what) is not valid UTF-8")
         }
         return s

@@ -80,32 +80,82 @@ public enum LogBodyCodec {
 
     static let pow10: [Int64] = [1, 10, 100, 1000, 10000, 100_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000]
 
-    /// Writes `ns` as `YYYY-MM-DDTHH:MM:SS[.f…]` with `digits` fraction digits; returns the length.
-    @inline(__always) static func formatTime(_ ns: Int64, digits: Int, into p: UnsafeMutablePointer<UInt8>,
-                                             cache: inout (Int64, Int64, Int64, Int64)) -> Int {
-        var days = ns / 86_400_000_000_000
-        var rem = ns % 86_400_000_000_000
-        if rem < 0 { rem += 86_400_000_000_000; days -= 1 }
-        if cache.0 != days { let (y, m, d) = civilFromDays(days); cache = (days, y, m, d) }
-        let y = cache.1, m = cache.2, d = cache.3
-        let secs = rem / 1_000_000_000
-        let frac = rem % 1_000_000_000
-        @inline(__always) func two(_ v: Int64, _ at: Int) {
-            p[at] = UInt8(0x30 + v / 10)
-            p[at + 1] = UInt8(0x30 + v % 10)
+    /// "00" … "99" as little-endian pairs of ASCII digits, for writing two digits per store.
+    static let digitPairs: [UInt16] = (0..<100).map { (k: Int) -> UInt16 in
+        let hi = UInt16(0x30 + k / 10), lo = UInt16(0x30 + k % 10)
+        return hi | lo << 8
+    }
+    /// Every byte as its two lowercase hex digits (little-endian pair).
+    static let hexPairs: [UInt16] = (0..<256).map { (b: Int) -> UInt16 in
+        let d = Array("0123456789abcdef".utf8)
+        let hi = UInt16(d[b >> 4]), lo = UInt16(d[b & 15])
+        return hi | lo << 8
+    }
+    static let pow10u: [UInt64] = (0...19).map { (k: Int) -> UInt64 in
+        var r: UInt64 = 1
+        for _ in 0..<k { r &*= 10 }
+        return r
+    }
+
+    /// The number of decimal digits of `v` (1 for 0).
+    @inline(__always) static func decimalLength(_ v: UInt64, _ pow10u: UnsafePointer<UInt64>) -> Int {
+        let bits = 64 - (v | 1).leadingZeroBitCount
+        let t = (bits &* 1233) >> 12
+        return max(1, t + (v >= pow10u[t] ? 1 : 0))
+    }
+
+    /// Writes the last `count` decimal digits of `v` (zero-padded) at `p`, two per store.
+    @inline(__always) static func writeDigits(_ v: UInt64, count: Int, _ p: UnsafeMutablePointer<UInt8>, _ pairs: UnsafePointer<UInt16>) {
+        var x = v
+        var q = count
+        while q >= 2 {
+            let r = Int(truncatingIfNeeded: x % 100)
+            x /= 100
+            q -= 2
+            UnsafeMutableRawPointer(p + q).storeBytes(of: pairs[r], as: UInt16.self)
         }
-        p[0] = UInt8(0x30 + (y / 1000) % 10); p[1] = UInt8(0x30 + (y / 100) % 10); p[2] = UInt8(0x30 + (y / 10) % 10); p[3] = UInt8(0x30 + y % 10)
-        p[4] = 0x2D; two(m, 5); p[7] = 0x2D; two(d, 8); p[10] = 0x54
-        two(secs / 3600, 11); p[13] = 0x3A; two(secs / 60 % 60, 14); p[16] = 0x3A; two(secs % 60, 17)
+        if q == 1 { p[0] = UInt8(truncatingIfNeeded: 0x30 &+ x % 10) }
+    }
+
+    /// What consecutive timestamps share: the day's civil date and the last second's text.
+    struct TimeCache {
+        var day = Int64.min
+        var y: Int64 = 0, m: Int64 = 0, d: Int64 = 0
+        var second = Int64.min
+        /// `YYYY-MM-DDTHH:MM:SS` of `second` (19 bytes, padded).
+        var text: (UInt64, UInt64, UInt64) = (0, 0, 0)
+    }
+
+    /// Writes `ns` as `YYYY-MM-DDTHH:MM:SS[.f…]` with `digits` fraction digits; returns the
+    /// length. The caller leaves 24 writable bytes at `p` past the fraction.
+    @inline(__always) static func formatTime(_ ns: Int64, digits: Int, into p: UnsafeMutablePointer<UInt8>,
+                                             cache: inout TimeCache, pairs: UnsafePointer<UInt16>) -> Int {
+        var sec = ns / 1_000_000_000
+        var frac = ns % 1_000_000_000
+        if frac < 0 { frac += 1_000_000_000; sec -= 1 }
+        if sec != cache.second {
+            var days = sec / 86400
+            var rem = sec % 86400
+            if rem < 0 { rem += 86400; days -= 1 }
+            if cache.day != days { (cache.y, cache.m, cache.d) = civilFromDays(days); cache.day = days }
+            cache.second = sec
+            withUnsafeMutableBytes(of: &cache.text) { t in
+                let q = t.baseAddress!.assumingMemoryBound(to: UInt8.self)
+                writeDigits(UInt64(truncatingIfNeeded: cache.y), count: 4, q, pairs)
+                q[4] = 0x2D; writeDigits(UInt64(cache.m), count: 2, q + 5, pairs)
+                q[7] = 0x2D; writeDigits(UInt64(cache.d), count: 2, q + 8, pairs)
+                q[10] = 0x54; writeDigits(UInt64(rem / 3600), count: 2, q + 11, pairs)
+                q[13] = 0x3A; writeDigits(UInt64(rem / 60 % 60), count: 2, q + 14, pairs)
+                q[16] = 0x3A; writeDigits(UInt64(rem % 60), count: 2, q + 17, pairs)
+            }
+        }
+        let r = UnsafeMutableRawPointer(p)
+        r.storeBytes(of: cache.text.0, as: UInt64.self)
+        r.storeBytes(of: cache.text.1, toByteOffset: 8, as: UInt64.self)
+        r.storeBytes(of: cache.text.2, toByteOffset: 16, as: UInt64.self)
         if digits == 0 { return 19 }
         p[19] = 0x2E
-        var f = frac / pow10[9 - digits]
-        var k = digits
-        while k > 0 {
-            p[19 + k] = UInt8(0x30 + f % 10)
-            f /= 10
-            k -= 1
-        }
+        writeDigits(UInt64(frac) / UInt64(pow10[9 - digits]), count: digits, p + 20, pairs)
         return 20 + digits
     }
 
@@ -393,7 +443,7 @@ public struct LogBodyEncoder {
 /// The templates column of a chunk, decoded: enough to pick candidate lines for a needle.
 public struct LogBodyTemplates {
     public let kinds: [UInt8]
-    /// Template bytes, back to back; `ranges[t]` locates template `t`.
+    /// Template bytes, back to back (and 16 bytes of padding); `ranges[t]` locates template `t`.
     public let bytes: [UInt8]
     public let ranges: [Range<Int>]
     /// The template of every record.
@@ -415,6 +465,8 @@ public struct LogBodyTemplates {
             ranges.append(bytes.count..<(bytes.count + l))
             bytes.append(contentsOf: b)
         }
+        // Padding, so the decoder can copy any literal 16 bytes at a time.
+        bytes.append(contentsOf: repeatElement(0, count: 16))
         var rows = [Int32](repeating: 0, count: count)
         for i in 0..<count {
             let t = try r.uvarint()
@@ -466,6 +518,69 @@ public enum ByteSearch {
         var best = 0
         for i in 0..<needle.count where commonness[Int(needle[i])] < commonness[Int(needle[best])] { best = i }
         return best
+    }
+
+    /// A needle prepared for repeated search: two of its bytes (the least common ones, at
+    /// different positions) are compared at 16 candidate starts at once, and only starts where
+    /// both agree are checked whole. With one common byte as the pivot (a needle of hex digits
+    /// in hex-heavy text) `memchr` stops every few bytes; two bytes together rarely agree.
+    public struct Finder: Sendable {
+        public let needle: [UInt8]
+        let p1: Int, p2: Int
+        let c1: UInt8, c2: UInt8
+
+        public init(_ needle: [UInt8]) {
+            self.needle = needle
+            var a = 0, b = 0
+            if needle.count > 1 {
+                let order = needle.indices.sorted { (commonness[Int(needle[$0])], $0) < (commonness[Int(needle[$1])], $1) }
+                a = order[0]
+                // The second probe: the least common byte that differs from the first, else the farthest position.
+                b = order.dropFirst().first { needle[$0] != needle[a] } ?? (a == 0 ? needle.count - 1 : 0)
+                if a > b { swap(&a, &b) }
+            }
+            p1 = a
+            p2 = b
+            c1 = needle.isEmpty ? 0 : needle[a]
+            c2 = needle.isEmpty ? 0 : needle[b]
+        }
+
+        /// The first start `>= from` where the needle occurs in `hay`, or nil.
+        @inline(__always) public func next(in hay: UnsafeRawBufferPointer, from: Int) -> Int? {
+            let len = needle.count
+            if len == 0 { return from <= hay.count ? from : nil }
+            let lastStart = hay.count - len
+            guard from <= lastStart, let h = hay.baseAddress else { return nil }
+            return needle.withUnsafeBytes { nb in
+                let np = nb.baseAddress!
+                var i = from
+                let v1 = SIMD16<UInt8>(repeating: c1), v2 = SIMD16<UInt8>(repeating: c2)
+                // Blocks of 16 starts whose probe bytes all lie inside the haystack.
+                while i + 15 <= lastStart {
+                    let a = h.loadUnaligned(fromByteOffset: i + p1, as: SIMD16<UInt8>.self)
+                    let b = h.loadUnaligned(fromByteOffset: i + p2, as: SIMD16<UInt8>.self)
+                    let m = unsafeBitCast((a .== v1) .& (b .== v2), to: SIMD2<UInt64>.self)
+                    var lo = m[0], hi = m[1]
+                    while lo != 0 {
+                        let at = i + lo.trailingZeroBitCount >> 3
+                        if memcmp(h + at, np, len) == 0 { return at }
+                        lo &= ~(0xFF << UInt64(((at - i) << 3)))
+                    }
+                    while hi != 0 {
+                        let at = i + 8 + hi.trailingZeroBitCount >> 3
+                        if memcmp(h + at, np, len) == 0 { return at }
+                        hi &= ~(0xFF << UInt64(((at - i - 8) << 3)))
+                    }
+                    i += 16
+                }
+                while i <= lastStart {
+                    if h.load(fromByteOffset: i + p1, as: UInt8.self) == c1 && h.load(fromByteOffset: i + p2, as: UInt8.self) == c2
+                        && memcmp(h + i, np, len) == 0 { return i }
+                    i += 1
+                }
+                return nil
+            }
+        }
     }
 
     @inline(__always) public static func find(_ hay: UnsafeRawBufferPointer, _ needle: UnsafeRawBufferPointer, pivot k: Int? = nil) -> Bool {
@@ -664,111 +779,111 @@ public struct LogBodyDecoder {
         return shared[Int(v)]
     }
 
-    /// The decoding loop over raw buffers; returns the bytes written.
+    /// The decoding loop over raw buffers; returns the bytes written. Template literals are
+    /// copied 16 bytes at a time (template bytes carry 16 bytes of padding, the output 64),
+    /// numbers and hex ids are written two characters per store from tables, and timestamps
+    /// reuse the text of the previous one's second.
     static func run(out base: UnsafeMutablePointer<UInt8>, capacity: Int, values vp: UnsafeRawBufferPointer, templateBytes tp: UnsafeRawBufferPointer,
                     hexOffsets hexOff: UnsafeBufferPointer<Int>, ops: UnsafeBufferPointer<Op>, state st: UnsafeMutableBufferPointer<StreamState>,
                     shared: UnsafeBufferPointer<UInt64>, offsets offs: UnsafeMutableBufferPointer<Int>, rowTemplates: [Int32], opStart: [Int],
                     slotBase: [Int], rows: [Int]?, wantT: [Bool], times: [Int64]) throws -> Int {
-        let hexDigits: (UInt64, UInt64) = (0x3736_3534_3332_3130, 0x6665_6463_6261_3938)  // "0123456789abcdef"
-        return try withUnsafeBytes(of: hexDigits) { hd in
-            let tpb = tp.baseAddress!.assumingMemoryBound(to: UInt8.self)
-            let stb = st.baseAddress!
-            var pos = 0
-            var next = 0
-            var k = 0
-            var dayCache: (Int64, Int64, Int64, Int64) = (Int64.min, 0, 0, 0)
-            let n = rowTemplates.count
-            for i in 0..<n {
-                let t = Int(rowTemplates[i])
-                let emit: Bool
-                if let rows {
-                    emit = next < rows.count && rows[next] == i
-                    if !emit && !wantT[t] { continue }
-                } else {
-                    emit = true
-                }
-                var s = slotBase[t]
-                var o = opStart[t]
-                let oe = opStart[t + 1]
-                while o < oe {
-                    let op = ops[o]
-                    o += 1
-                    switch op.kind {
-                    case .literal:
-                        if emit {
-                            let l = Int(op.b)
-                            guard pos + l <= capacity else { throw ColumnarError.corrupt("lines exceed their recorded size") }
-                            (base + pos).update(from: tpb + Int(op.a), count: l)
-                            pos += l
+        try LogBodyCodec.digitPairs.withUnsafeBufferPointer { dp in
+            try LogBodyCodec.hexPairs.withUnsafeBufferPointer { hp in
+                try LogBodyCodec.pow10u.withUnsafeBufferPointer { p10 in
+                    let pairs = dp.baseAddress!, hexPairs = hp.baseAddress!, pow10u = p10.baseAddress!
+                    let tpb = tp.baseAddress!
+                    let stb = st.baseAddress!
+                    var pos = 0
+                    var next = 0
+                    var k = 0
+                    var timeCache = LogBodyCodec.TimeCache()
+                    let n = rowTemplates.count
+                    for i in 0..<n {
+                        let t = Int(rowTemplates[i])
+                        let emit: Bool
+                        if let rows {
+                            emit = next < rows.count && rows[next] == i
+                            if !emit && !wantT[t] { continue }
+                        } else {
+                            emit = true
                         }
-                    case .int:
-                        let v = try readVar(stb + s, vp, shared)
-                        s += 1
-                        if emit {
-                            guard pos + 20 <= capacity else { throw ColumnarError.corrupt("lines exceed their recorded size") }
-                            var digits = 1
-                            var x = v
-                            while x >= 10 { x /= 10; digits += 1 }
-                            x = v
-                            var q = digits
-                            while q > 0 {
-                                q -= 1
-                                base[pos + q] = UInt8(truncatingIfNeeded: 0x30 &+ x % 10)
-                                x /= 10
+                        var s = slotBase[t]
+                        var o = opStart[t]
+                        let oe = opStart[t + 1]
+                        while o < oe {
+                            let op = ops[o]
+                            o += 1
+                            switch op.kind {
+                            case .literal:
+                                if emit {
+                                    let l = Int(op.b)
+                                    guard pos + l + 16 <= capacity else { throw ColumnarError.corrupt("lines exceed their recorded size") }
+                                    let src = tpb + Int(op.a)
+                                    let dst = UnsafeMutableRawPointer(base + pos)
+                                    if l <= 16 {
+                                        dst.storeBytes(of: src.loadUnaligned(as: UInt64.self), as: UInt64.self)
+                                        dst.storeBytes(of: src.loadUnaligned(fromByteOffset: 8, as: UInt64.self), toByteOffset: 8, as: UInt64.self)
+                                    } else {
+                                        dst.copyMemory(from: src, byteCount: l)
+                                    }
+                                    pos += l
+                                }
+                            case .int:
+                                let v = try readVar(stb + s, vp, shared)
+                                s += 1
+                                if emit {
+                                    guard pos + 20 <= capacity else { throw ColumnarError.corrupt("lines exceed their recorded size") }
+                                    let digits = LogBodyCodec.decimalLength(v, pow10u)
+                                    LogBodyCodec.writeDigits(v, count: digits, base + pos, pairs)
+                                    pos += digits
+                                }
+                            case .zeroInt:
+                                let v = try readVar(stb + s, vp, shared)
+                                s += 1
+                                if emit {
+                                    let len = Int(v & 31)
+                                    guard pos + len <= capacity, len <= 17 else { throw ColumnarError.corrupt("digit run of \(len)") }
+                                    LogBodyCodec.writeDigits(v >> 5, count: len, base + pos, pairs)
+                                    pos += len
+                                }
+                            case .hex:
+                                let idx = Int(truncatingIfNeeded: try readVar(stb + s, vp, shared))
+                                s += 1
+                                if emit {
+                                    guard idx >= 0, idx < hexOff.count else { throw ColumnarError.corrupt("hex id \(idx) of \(hexOff.count)") }
+                                    let len = Int(op.a)
+                                    let start = hexOff[idx]
+                                    guard Int(vp[start - 1]) * 2 == len, pos + len <= capacity else { throw ColumnarError.corrupt("hex id length") }
+                                    let out = UnsafeMutableRawPointer(base + pos)
+                                    var q = 0
+                                    while q < len / 2 {
+                                        out.storeBytes(of: hexPairs[Int(vp[start + q])], toByteOffset: 2 * q, as: UInt16.self)
+                                        q += 1
+                                    }
+                                    pos += len
+                                }
+                            case .time:
+                                let v = try readVar(stb + s, vp, shared)
+                                s += 1
+                                if emit {
+                                    guard pos + 32 <= capacity else { throw ColumnarError.corrupt("lines exceed their recorded size") }
+                                    let fd = Int(v % 10)
+                                    guard fd <= 9 else { throw ColumnarError.corrupt("time fraction digits") }
+                                    let ns = times[i] &+ unzigzag(v / 10)
+                                    pos += LogBodyCodec.formatTime(ns, digits: fd, into: base + pos, cache: &timeCache, pairs: pairs)
+                                }
                             }
-                            pos += digits
                         }
-                    case .zeroInt:
-                        let v = try readVar(stb + s, vp, shared)
-                        s += 1
                         if emit {
-                            let len = Int(v & 31)
-                            guard pos + len <= capacity, len <= 17 else { throw ColumnarError.corrupt("digit run of \(len)") }
-                            var x = v >> 5
-                            var q = len
-                            while q > 0 {
-                                q -= 1
-                                base[pos + q] = UInt8(truncatingIfNeeded: 0x30 &+ x % 10)
-                                x /= 10
-                            }
-                            pos += len
-                        }
-                    case .hex:
-                        let idx = Int(truncatingIfNeeded: try readVar(stb + s, vp, shared))
-                        s += 1
-                        if emit {
-                            guard idx >= 0, idx < hexOff.count else { throw ColumnarError.corrupt("hex id \(idx) of \(hexOff.count)") }
-                            let len = Int(op.a)
-                            let start = hexOff[idx]
-                            guard Int(vp[start - 1]) * 2 == len, pos + len <= capacity else { throw ColumnarError.corrupt("hex id length") }
-                            var q = 0
-                            while q < len / 2 {
-                                let b = vp[start + q]
-                                base[pos + 2 * q] = hd[Int(b >> 4)]
-                                base[pos + 2 * q + 1] = hd[Int(b & 15)]
-                                q += 1
-                            }
-                            pos += len
-                        }
-                    case .time:
-                        let v = try readVar(stb + s, vp, shared)
-                        s += 1
-                        if emit {
-                            guard pos + 30 <= capacity else { throw ColumnarError.corrupt("lines exceed their recorded size") }
-                            let fd = Int(v % 10)
-                            let ns = times[i] &+ unzigzag(v / 10)
-                            pos += LogBodyCodec.formatTime(ns, digits: fd, into: base + pos, cache: &dayCache)
+                            k += 1
+                            offs[k] = pos
+                            next += 1
+                            if let rows, next == rows.count { break }
                         }
                     }
-                }
-                if emit {
-                    k += 1
-                    offs[k] = pos
-                    next += 1
-                    if let rows, next == rows.count { break }
+                    return pos
                 }
             }
-            return pos
         }
     }
 }

@@ -93,6 +93,54 @@ import Testing
         #expect(!tm.candidates([[LogBodyCodec.literalRuns(of: Array("zzzqqq".utf8))]]).contains(true))
     }
 
+    @Test func timestampsSharingASecondOrCrossingDaysRoundTrip() throws {
+        // The decoder reuses the text of the previous timestamp's second: same second with other
+        // fractions, the next second, midnight, going back in time, and before 1970.
+        let stamps = ["2026-11-22T23:59:59.999999999Z", "2026-11-22T23:59:59.5Z", "2026-11-22T23:59:59Z", "2026-11-23T00:00:00.000001Z",
+                      "2026-11-23T00:00:00.000001Z", "2026-11-22T23:59:59.123Z", "2024-02-29T12:00:00.1Z", "2024-03-01T00:00:00Z",
+                      "2026-11-23T00:00:01.01Z", "1970-01-01T00:00:00.000000001Z"]
+        var lines: [String] = [], ts: [Int64] = []
+        for (i, st) in stamps.enumerated() {
+            lines.append("at \(st) n=\(i) took=\(i * 37)ms")
+            ts.append(LogBodyCodecTests.base + Int64(i % 3) * 86_400_000_000_000 - Int64(i) * 999_999_999)
+        }
+        let (out, _) = try roundTrip(lines + lines.reversed(), times: ts + ts.reversed())
+        #expect(out == lines + lines.reversed())
+    }
+
+    /// Every occurrence of random needles in random text over a small alphabet, found by the
+    /// two-probe finder exactly where a naive search finds them.
+    @Test func finderAgreesWithANaiveSearch() {
+        var rng = SplitMix(seed: 5)
+        let alphabet = Array("0123456789abcdef-a".utf8)
+        for round in 0..<300 {
+            let n = Int(rng.next() % 200)
+            let hay = (0..<n).map { _ in alphabet[Int(rng.next() % UInt64(round % 2 == 0 ? 3 : alphabet.count))] }
+            let len = Int(rng.next() % 20)
+            var needle: [UInt8]
+            if len > 0 && n > len && rng.next() % 2 == 0 {
+                let a = Int(rng.next() % UInt64(n - len))
+                needle = Array(hay[a..<(a + len)])
+            } else {
+                needle = (0..<len).map { _ in alphabet[Int(rng.next() % 3)] }
+            }
+            var want: [Int] = []
+            if needle.count <= n {
+                for i in 0...(n - needle.count) where Array(hay[i..<(i + needle.count)]) == needle { want.append(i) }
+            }
+            let f = ByteSearch.Finder(needle)
+            var got: [Int] = []
+            hay.withUnsafeBytes { h in
+                var from = 0
+                while let at = f.next(in: h, from: from) {
+                    got.append(at)
+                    from = at + 1
+                }
+            }
+            #expect(got == want, "needle \(String(decoding: needle, as: UTF8.self)) in \(String(decoding: hay, as: UTF8.self))")
+        }
+    }
+
     @Test func byteSearchFindsEveryOccurrenceShape() {
         let hay = Array("abcabcabd xyz zzy xyzzy".utf8)
         for (n, want) in [("abd", true), ("xyzzy", true), ("zzyx", false), ("a", true), ("y", true), ("", true), ("xyzzyy", false)] {

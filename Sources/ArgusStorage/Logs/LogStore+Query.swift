@@ -12,11 +12,11 @@ import Glibc
 public struct LogLineFilter: Sendable {
     public var negate: Bool
     public var needles: [[UInt8]]
-    let pivots: [Int]
+    let finders: [ByteSearch.Finder]
     public init(negate: Bool, needles: [[UInt8]]) {
         self.negate = negate
         self.needles = needles
-        pivots = needles.map { n in n.withUnsafeBytes { ByteSearch.pivot($0) } }
+        finders = needles.map { ByteSearch.Finder($0) }
     }
 
     /// Sets `keep[i]` to false for every line of `body` that fails the filter. The needles are
@@ -24,44 +24,24 @@ public struct LogLineFilter: Sendable {
     func apply(_ body: UnsafeRawBufferPointer, _ offsets: [Int], _ keep: inout [Bool]) {
         let n = offsets.count - 1
         var hit = [Bool](repeating: false, count: n)
-        for (k, needle) in needles.enumerated() {
-            if needle.isEmpty { for i in 0..<n { hit[i] = true }; continue }
-            let len = needle.count
-            guard body.count >= len else { continue }
-            let pv = pivots[k]
-            let c = Int32(needle[pv])
-            needle.withUnsafeBytes { nb in
-                let h = body.baseAddress!
-                var from = 0  // first possible start
-                var line = 0
-                while from + len <= body.count {
-                    guard let f = memchr(h + from + pv, c, body.count - len - from + 1) else { break }
-                    let start = UnsafeRawPointer(f) - pv - UnsafeRawPointer(h)
-                    if memcmp(h + start, nb.baseAddress!, len) != 0 { from = start + 1; continue }
-                    while offsets[line + 1] <= start { line += 1 }
-                    if start + len <= offsets[line + 1] {
-                        hit[line] = true
-                        from = offsets[line + 1]
-                        line += 1
-                    } else {
-                        from = start + 1
-                    }
+        for finder in finders {
+            let len = finder.needle.count
+            if len == 0 { for i in 0..<n { hit[i] = true }; continue }
+            var from = 0  // first possible start
+            var line = 0
+            while let start = finder.next(in: body, from: from) {
+                while offsets[line + 1] <= start { line += 1 }
+                if start + len <= offsets[line + 1] {
+                    hit[line] = true
+                    from = offsets[line + 1]
+                    line += 1
+                    if line == n { break }
+                } else {
+                    from = start + 1
                 }
             }
         }
         for i in 0..<n where hit[i] == negate { keep[i] = false }
-    }
-
-    @inline(__always) func passes(_ line: UnsafeRawBufferPointer) -> Bool {
-        var any = false
-        for n in needles where LogLineFilter.contains(line, n) { any = true; break }
-        return any != negate
-    }
-
-    @inline(__always) static func contains(_ hay: UnsafeRawBufferPointer, _ needle: [UInt8]) -> Bool {
-        if needle.isEmpty { return true }
-        if hay.count < needle.count { return false }
-        return needle.withUnsafeBytes { ByteSearch.find(hay, $0) }
     }
 }
 

@@ -430,15 +430,25 @@ func runLogsBench(_ args: [String]) throws {
             try raw.withUnsafeBytes { p in
                 var br = ByteReader(p)
                 let n = Int(try br.uvarint())
-                for _ in 0..<n { let l = Int(try br.u8()); _ = try br.bytes(l) }
-                hexBytes += br.offset
+                let kinds = Array(try br.bytes(n))
+                for k in kinds where k == 0 { _ = try br.uvarint() }
+                hexBytes += br.offset + kinds.reduce(0) { $0 + Int($1) }
             }
             chunks += 1
         }
     }
+    var sharedBytes = 0, sharedIDs = 0
+    for m in store.blockMetas {
+        let r = try LogBlockReader(dir: dir + "/blocks/" + m.id)
+        if let sh = try r.sharedIDs() {
+            sharedIDs += sh.count
+            sharedBytes += sh.bytes.count
+        }
+    }
     let names = ["time", "observed", "severity", "templates", "values", "ids", "attributes", "attribute columns"]
     print("bytes per record by column: " + zip(names, perColumn).map { "\($0) \(fmt(Double($1) / Double(records), 2))" }.joined(separator: ", ")
-          + ", index \(fmt(Double(indexBytes) / Double(records), 2)); of the values, the table of distinct hex ids \(fmt(Double(hexBytes) / Double(records), 2)); \(chunks) chunks, \(templates / max(1, chunks)) templates per chunk")
+          + ", index \(fmt(Double(indexBytes) / Double(records), 2)) (index and shared ids: the rest); raw bytes per record of the chunks' hex id tables \(fmt(Double(hexBytes) / Double(records), 2)),"
+          + " of the blocks' shared ids \(fmt(Double(sharedBytes) / Double(records), 2)) (\(sharedIDs) ids); \(chunks) chunks, \(templates / max(1, chunks)) templates per chunk")
 
     let engine = LogQLEngine()
     /// Runs `q` `runs` times; prints the first run's figures and the wall times of all.

@@ -1,17 +1,21 @@
 import ArgusModel
+import Foundation
 
 /// The log block format: two files in a block directory. See docs/format.md.
 ///
 /// - `chunks` (magic `ARGL`): the column frames of every chunk, back to back. A chunk holds up
 ///   to `chunkRecords` records of one stream sorted by time; each column is one zstd frame.
 ///   Version 2: time, observed time, severity, body templates, body values, trace/span ids,
-///   attributes, then one column per frequent attribute. Version 1 (still read): time,
-///   observed time, severity, body, ids, attributes.
+///   attributes, then one column per frequent attribute. Version 3: as version 2, and after the
+///   chunks one more frame, the hex ids that several chunks repeat (`LogSharedIDs`), which the
+///   chunks' body values refer to by position. Version 1 (still read): time, observed time,
+///   severity, body, ids, attributes.
 /// - `index` (magic `ARGX`): u32 raw length, then one zstd frame with the stream table (labels)
 ///   and the chunk table: stream, record count, time range, body bytes, each column's offset,
-///   compressed and raw size and CRC-32C (version 1: and the chunk's token filter).
+///   compressed and raw size and CRC-32C (version 1: and the chunk's token filter); version 3
+///   ends with the shared ids frame's offset, size, raw size and CRC-32C.
 public enum LogBlockFormat {
-    public static let version: UInt16 = 2
+    public static let version: UInt16 = 3
     public static let chunksMagic = "ARGL"
     public static let indexMagic = "ARGX"
     public static let chunkRecords = 16384
@@ -64,11 +68,13 @@ public struct LogChunkMeta: Sendable {
 public struct LogBlockWriter {
     let dir: String
     let level: Int32
-    /// The format version written: 2, or 1 (kept so tests can check old blocks still read).
+    /// The format version written: 3, or 2 or 1 (kept so tests can check old blocks still read).
     public let version: UInt16
     var data = ByteWriter()
     var streams: [[(name: String, value: String)]] = []
     var chunks: [LogChunkMeta] = []
+    /// Version 3: chunks are encoded at `finish`, once the ids they share are known.
+    var pending: [(stream: Int, records: ArraySlice<LogRecord>)] = []
     public private(set) var stats = LogBlockStats()
 
     public init(dir: String, zstdLevel: Int32 = 3, version: UInt16 = LogBlockFormat.version) {
@@ -93,12 +99,47 @@ public struct LogBlockWriter {
                 bytes += records[end].body.utf8.count
                 end += 1
             }
-            if version == 1 { try addChunkV1(stream: s, records[start..<end]) } else { try addChunk(stream: s, records[start..<end]) }
+            switch version {
+            case 1: try addChunkV1(stream: s, records[start..<end])
+            case 2: try addChunk(stream: s, records[start..<end], shared: nil)
+            default: pending.append((s, records[start..<end]))
+            }
             start = end
         }
     }
 
-    mutating func addChunk(stream: Int, _ recs: ArraySlice<LogRecord>) throws {
+    /// The hex ids found in more than one pending chunk, ordered by the time each first appears.
+    func sharedIDs() -> LogSharedIDs {
+        var seen: [UInt64: (chunks: UInt32, last: Int32, first: Int64)] = [:]
+        var repeated: [(first: Int64, hash: UInt64, id: [UInt8])] = []
+        var scratch: [UInt8] = []
+        for (c, p) in pending.enumerated() {
+            let chunk = Int32(c)
+            for r in p.records {
+                var body = r.body
+                body.withUTF8 { line in
+                    LogSharedIDs.forEachID(in: UnsafeRawBufferPointer(line), scratch: &scratch) { id in
+                        let h = LogSharedIDs.hash(id)
+                        if var e = seen[h] {
+                            guard e.last != chunk else { return }
+                            e.last = chunk
+                            e.chunks += 1
+                            seen[h] = e
+                            if e.chunks == 2 { repeated.append((e.first, h, Array(id))) }
+                        } else {
+                            seen[h] = (1, chunk, r.time)
+                        }
+                    }
+                }
+            }
+        }
+        repeated.sort { ($0.first, $0.hash) < ($1.first, $1.hash) }
+        var shared = LogSharedIDs()
+        for r in repeated { shared.append(r.id) }
+        return shared
+    }
+
+    mutating func addChunk(stream: Int, _ recs: ArraySlice<LogRecord>, shared: LogSharedIDs?) throws {
         var cols = [ByteWriter](repeating: ByteWriter(), count: LogBlockFormat.fixedColumnCount)
         // Time: deltas divided by the largest power of ten dividing every time.
         var e = 9
@@ -136,7 +177,7 @@ public struct LogBlockWriter {
         sev.append(sevRows.bytes)
         cols[2] = sev
         var tw = ByteWriter(), vw = ByteWriter()
-        body.finish(templates: &tw, values: &vw)
+        body.finish(templates: &tw, values: &vw, version: version, shared: shared)
         cols[3] = tw
         cols[4] = vw
         LogIDColumn.encode(recs, into: &cols[5])
@@ -147,17 +188,23 @@ public struct LogBlockWriter {
         try appendChunk(stream: stream, recs, cols: cols, bodyBytes: bodyBytes, filter: nil)
     }
 
+    /// Appends one zstd frame to the chunks file: (offset, size, raw size, CRC-32C).
+    mutating func appendFrame(_ c: ByteWriter) throws -> (Int, Int, Int, UInt32) {
+        let off = data.count
+        try c.bytes.withUnsafeBytes { try Zstd.compress($0, level: level, into: &data.bytes) }
+        let frame = data.bytes.withUnsafeBytes { UnsafeRawBufferPointer(rebasing: $0[off...]) }
+        return (off, data.count - off, c.count, CRC32C.checksum(frame))
+    }
+
     mutating func appendChunk(stream: Int, _ recs: ArraySlice<LogRecord>, cols: [ByteWriter], bodyBytes: Int, filter: TokenFilter?) throws {
         var meta = LogChunkMeta(stream: stream, count: recs.count, minT: recs.map(\.time).min()!, maxT: recs.map(\.time).max()!,
                                 bodyBytes: bodyBytes, offsets: [], sizes: [], rawSizes: [], crcs: [], filter: filter)
         for c in cols {
-            let off = data.count
-            try c.bytes.withUnsafeBytes { try Zstd.compress($0, level: level, into: &data.bytes) }
-            let frame = data.bytes.withUnsafeBytes { UnsafeRawBufferPointer(rebasing: $0[off...]) }
+            let (off, size, raw, crc) = try appendFrame(c)
             meta.offsets.append(off)
-            meta.sizes.append(data.count - off)
-            meta.rawSizes.append(c.count)
-            meta.crcs.append(CRC32C.checksum(frame))
+            meta.sizes.append(size)
+            meta.rawSizes.append(raw)
+            meta.crcs.append(crc)
         }
         chunks.append(meta)
         stats.chunks += 1
@@ -214,6 +261,18 @@ public struct LogBlockWriter {
 
     /// Writes both files durably and returns the block's statistics.
     public mutating func finish() throws -> LogBlockStats {
+        var sharedFrame = (0, 0, 0, UInt32(0))
+        if version >= 3 {
+            let shared = sharedIDs()
+            let work = pending
+            pending = []
+            for p in work { try addChunk(stream: p.stream, p.records, shared: shared) }
+            if shared.count > 0 {
+                var w = ByteWriter()
+                shared.serialize(into: &w)
+                sharedFrame = try appendFrame(w)
+            }
+        }
         ColumnFile.seal(&data)
         var idx = ByteWriter()
         idx.uvarint(UInt64(streams.count))
@@ -244,6 +303,12 @@ public struct LogBlockWriter {
                 for w in f.bits { idx.u64(w) }
             }
         }
+        if version >= 3 {
+            idx.uvarint(UInt64(sharedFrame.0))
+            idx.uvarint(UInt64(sharedFrame.1))
+            idx.uvarint(UInt64(sharedFrame.2))
+            idx.u32(sharedFrame.3)
+        }
         var file = ByteWriter()
         ColumnFile.header(magic: LogBlockFormat.indexMagic, version: version, into: &file)
         file.u32(UInt32(idx.count))
@@ -265,6 +330,10 @@ public final class LogBlockReader: @unchecked Sendable {
     let file: MappedFile
     public let streams: [[(name: String, value: String)]]
     public let chunks: [LogChunkMeta]
+    /// Version 3: the shared ids frame (offset, size, raw size, CRC-32C; size 0 when none).
+    let sharedFrame: (Int, Int, Int, UInt32)
+    private let sharedLock = NSLock()
+    private var sharedCache: LogSharedIDs?
 
     public init(dir: String) throws {
         self.dir = dir
@@ -280,7 +349,7 @@ public final class LogBlockReader: @unchecked Sendable {
             throw ColumnarError.corrupt("chunks file: bad magic or truncated")
         }
         let dataSize = file.bytes.count
-        (streams, chunks) = try idx.withUnsafeBytes { p -> ([[(name: String, value: String)]], [LogChunkMeta]) in
+        (streams, chunks, sharedFrame) = try idx.withUnsafeBytes { p -> ([[(name: String, value: String)]], [LogChunkMeta], (Int, Int, Int, UInt32)) in
             var r = ByteReader(p)
             let ns = Int(try r.uvarint())
             guard ns <= r.remaining else { throw ColumnarError.corrupt("stream count") }
@@ -330,8 +399,30 @@ public final class LogBlockReader: @unchecked Sendable {
                 }
                 chunks.append(m)
             }
-            return (streams, chunks)
+            var shared = (0, 0, 0, UInt32(0))
+            if version >= 3 {
+                shared = (Int(try r.uvarint()), Int(try r.uvarint()), Int(try r.uvarint()), try r.u32())
+                guard shared.1 == 0 || (shared.0 >= ColumnFile.headerSize && shared.0 + shared.1 <= dataSize) else {
+                    throw ColumnarError.corrupt("shared ids frame out of the file")
+                }
+            }
+            return (streams, chunks, shared)
         }
+    }
+
+    /// Version 3: the block's shared hex ids (read once, then kept).
+    public func sharedIDs() throws -> LogSharedIDs? {
+        let (offset, size, rawSize, crc) = sharedFrame
+        guard version >= 3, size > 0 else { return nil }
+        sharedLock.lock()
+        defer { sharedLock.unlock() }
+        if let s = sharedCache { return s }
+        let frame = UnsafeRawBufferPointer(rebasing: file.bytes[offset..<(offset + size)])
+        guard CRC32C.checksum(frame) == crc else { throw ColumnarError.corrupt("\(dir)/chunks: checksum mismatch in the shared ids") }
+        let raw = try Zstd.decompress(frame, size: rawSize)
+        let s = try raw.withUnsafeBytes { try LogSharedIDs(deserializing: $0) }
+        sharedCache = s
+        return s
     }
 
     /// The raw (decompressed) bytes of column `c` of a chunk.
@@ -397,7 +488,7 @@ public final class LogBlockReader: @unchecked Sendable {
         let tm = try templates ?? self.templates(chunk)!
         let ts = try times ?? self.times(chunk)
         let values = try column(chunk, LogBlockFormat.Column2.values)
-        let dec = try LogBodyDecoder(templates: tm, values: values)
+        let dec = try LogBodyDecoder(templates: tm, values: values, version: version, shared: try sharedIDs())
         let out = try dec.decode(rows: rows, times: ts, capacity: m.bodyBytes)
         if rows == nil && out.offsets[m.count] != m.bodyBytes {
             throw ColumnarError.corrupt("\(dir): chunk \(chunk) lines hold \(out.offsets[m.count]) bytes, expected \(m.bodyBytes)")
@@ -416,7 +507,7 @@ public final class LogBlockReader: @unchecked Sendable {
         }
         let tm = try templates ?? self.templates(chunk)!
         let values = try column(chunk, LogBlockFormat.Column2.values)
-        let dec = try LogBodyDecoder(templates: tm, values: values)
+        let dec = try LogBodyDecoder(templates: tm, values: values, version: version, shared: try sharedIDs())
         let offsets = try dec.decode(rows: rows, times: times, capacity: m.bodyBytes, into: &scratch)
         if rows == nil && offsets[m.count] != m.bodyBytes {
             throw ColumnarError.corrupt("\(dir): chunk \(chunk) lines hold \(offsets[m.count]) bytes, expected \(m.bodyBytes)")

@@ -198,6 +198,104 @@ public enum LogBodyCodec {
     }
 }
 
+/// The hex ids that several chunks of a log block repeat (format 3), stored once per block.
+/// Serialized as `uvarint count`, one length byte per id, then the ids' bytes back to back;
+/// ordered by the time each id first appears, so a chunk's positions grow in small steps.
+public struct LogSharedIDs: Sendable {
+    public private(set) var bytes: [UInt8] = []
+    /// `offsets[k]..<offsets[k + 1]` is id `k` in `bytes`.
+    public private(set) var offsets: [Int] = [0]
+    var index: [UInt64: Int32] = [:]
+
+    public init() {}
+    public var count: Int { offsets.count - 1 }
+
+    /// A 64-bit hash of an id (for finding ids without keeping them as dictionary keys).
+    @inline(__always) public static func hash(_ p: UnsafeRawBufferPointer) -> UInt64 {
+        var h: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(p.count)
+        var i = 0
+        while i + 8 <= p.count {
+            h = (h ^ p.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* 0xBF58_476D_1CE4_E5B9
+            h ^= h >> 31
+            i += 8
+        }
+        var tail: UInt64 = 0
+        var shift: UInt64 = 0
+        while i < p.count {
+            tail |= UInt64(p[i]) << shift
+            shift += 8
+            i += 1
+        }
+        h = (h ^ tail) &* 0x94D0_49BB_1331_11EB
+        return h ^ (h >> 29)
+    }
+
+    /// Adds an id (1…255 bytes) at the next position.
+    public mutating func append(_ id: [UInt8]) {
+        let h = id.withUnsafeBytes { LogSharedIDs.hash($0) }
+        if index[h] == nil { index[h] = Int32(count) }
+        bytes.append(contentsOf: id)
+        offsets.append(bytes.count)
+    }
+
+    /// The position of `id`, or -1.
+    public func position(of id: [UInt8]) -> Int {
+        guard let k = id.withUnsafeBytes({ index[LogSharedIDs.hash($0)] }) else { return -1 }
+        let r = offsets[Int(k)]..<offsets[Int(k) + 1]
+        return r.count == id.count && bytes[r].elementsEqual(id) ? Int(k) : -1
+    }
+
+    public func serialize(into w: inout ByteWriter) {
+        w.uvarint(UInt64(count))
+        for k in 0..<count { w.u8(UInt8(offsets[k + 1] - offsets[k])) }
+        w.append(bytes)
+    }
+
+    public init(deserializing raw: UnsafeRawBufferPointer) throws {
+        var r = ByteReader(raw)
+        let n = Int(try r.uvarint())
+        guard n <= r.remaining else { throw ColumnarError.corrupt("shared id count \(n)") }
+        let lens = try r.bytes(n)
+        offsets.reserveCapacity(n + 1)
+        var total = 0
+        for l in lens {
+            total += Int(l)
+            offsets.append(total)
+        }
+        guard total <= r.remaining else { throw ColumnarError.corrupt("shared ids exceed their column") }
+        bytes = Array(try r.bytes(total))
+    }
+
+    /// Finds hex ids in log lines the way `LogBodyEncoder` cuts them (maximal runs of letters
+    /// and digits that are lowercase hex of even length 4…254 with a digit and a letter) and
+    /// calls `visit` with each one's bytes.
+    public static func forEachID(in line: UnsafeRawBufferPointer, scratch: inout [UInt8], _ visit: (UnsafeRawBufferPointer) -> Void) {
+        let n = line.count
+        var i = 0
+        while i < n {
+            guard LogBodyCodec.isAlnum(line[i]) else { i += 1; continue }
+            var j = i
+            var hex = true, digit = false, letter = false
+            while j < n {
+                let c = line[j]
+                if c >= 0x30 && c <= 0x39 { digit = true } else if c >= 0x61 && c <= 0x66 { letter = true } else if LogBodyCodec.isAlnum(c) { hex = false } else { break }
+                j += 1
+            }
+            let len = j - i
+            if hex && digit && letter && len % 2 == 0 && len >= 4 && len <= 254 {
+                scratch.removeAll(keepingCapacity: true)
+                var k = i
+                while k < j {
+                    scratch.append(LogBodyEncoder.nibble(line[k]) << 4 | LogBodyEncoder.nibble(line[k + 1]))
+                    k += 2
+                }
+                scratch.withUnsafeBytes(visit)
+            }
+            i = j
+        }
+    }
+}
+
 /// Builds the two body columns of one chunk.
 public struct LogBodyEncoder {
     var templateIndex: [[UInt8]: Int] = [:]
@@ -205,8 +303,9 @@ public struct LogBodyEncoder {
     /// Per template, per slot, its values in row order (hex: table indexes).
     var slots: [[[UInt64]]] = []
     var hexIndex: [[UInt8]: Int] = [:]
-    var hexTable = ByteWriter()
-    var hexCount = 0
+    /// The chunk's distinct hex ids (binary), in order of first appearance.
+    var hexIDs: [[UInt8]] = []
+    var hexCount: Int { hexIDs.count }
     public private(set) var rows = ByteWriter()
     var rowTemplates: [Int32] = []
 
@@ -311,9 +410,7 @@ public struct LogBodyEncoder {
                 } else {
                     idx = hexCount
                     hexIndex[id] = idx
-                    hexCount += 1
-                    hexTable.u8(UInt8(id.count))
-                    hexTable.append(id)
+                    hexIDs.append(id)
                 }
                 slots[t][s].append(UInt64(idx))
             default:
@@ -346,7 +443,14 @@ public struct LogBodyEncoder {
     /// hex table), or the zigzag difference of indexes into the shared numbers (mode 2: for
     /// number slots whose values mostly recur elsewhere in the chunk, like a user or order id
     /// that the several lines of a request repeat).
-    public func finish(templates tw: inout ByteWriter, values vw: inout ByteWriter) {
+    ///
+    /// Format 3 changes only the hex table: `uvarint ids`, one byte per id (0: the id is in
+    /// the block's shared table, else its length), the shared ones' table positions as zigzag
+    /// differences from the previous one, then the other ids' bytes back to back. Ids that
+    /// `shared` holds (those that several chunks of the block repeat, like a trace id logged by
+    /// several services) are written by position.
+    public func finish(templates tw: inout ByteWriter, values vw: inout ByteWriter, version: UInt16 = LogBlockFormat.version,
+                       shared sharedIDs: LogSharedIDs? = nil) {
         tw.uvarint(UInt64(templates.count))
         for t in templates {
             tw.u8(t.kind)
@@ -410,7 +514,26 @@ public struct LogBodyEncoder {
             }
         }
         vw.uvarint(UInt64(hexCount))
-        vw.append(hexTable.bytes)
+        if version <= 2 {
+            for id in hexIDs {
+                vw.u8(UInt8(id.count))
+                vw.append(id)
+            }
+        } else {
+            var positions: [Int] = []
+            positions.reserveCapacity(hexIDs.count)
+            for id in hexIDs {
+                let g = sharedIDs?.position(of: id) ?? -1
+                positions.append(g)
+                vw.u8(g >= 0 ? 0 : UInt8(id.count))
+            }
+            var prev = 0
+            for g in positions where g >= 0 {
+                vw.uvarint(zigzag(Int64(g - prev)))
+                prev = g
+            }
+            for (k, id) in hexIDs.enumerated() where positions[k] < 0 { vw.append(id) }
+        }
         vw.uvarint(UInt64(tableValues.count))
         for v in tableValues { vw.uvarint(v) }
         var streams: [ByteWriter] = []
@@ -615,14 +738,17 @@ public struct LogBodyDecoder {
     var ops: [Op] = []
     var opStart: [Int] = []
     var slotBase: [Int] = []
-    var hexOffsets: [Int] = []
+    /// The chunk's hex ids back to back (from the chunk and the block's shared table).
+    var hexPool: [UInt8] = []
+    var hexStarts: [Int] = []
+    var hexLens: [UInt8] = []
     var streamStart: [Int] = []
     var streamEnd: [Int] = []
     var streamMode: [UInt8] = []
     var sharedNumbers: [UInt64] = []
     let values: [UInt8]
 
-    public init(templates: LogBodyTemplates, values: [UInt8]) throws {
+    public init(templates: LogBodyTemplates, values: [UInt8], version: UInt16 = LogBlockFormat.version, shared: LogSharedIDs? = nil) throws {
         self.templates = templates
         self.values = values
         var slots = 0
@@ -667,11 +793,38 @@ public struct LogBodyDecoder {
             var r = ByteReader(p)
             let nh = Int(try r.uvarint())
             guard nh <= r.remaining else { throw ColumnarError.corrupt("hex id count \(nh)") }
-            hexOffsets.reserveCapacity(nh)
-            for _ in 0..<nh {
-                let l = Int(try r.u8())
-                hexOffsets.append(r.offset)
-                _ = try r.bytes(l)
+            hexStarts.reserveCapacity(nh)
+            hexLens.reserveCapacity(nh)
+            if version <= 2 {
+                for _ in 0..<nh {
+                    let l = try r.u8()
+                    hexStarts.append(hexPool.count)
+                    hexLens.append(l)
+                    hexPool.append(contentsOf: try r.bytes(Int(l)))
+                }
+            } else {
+                let kinds = try r.bytes(nh)
+                var positions: [Int] = []
+                var g = 0
+                for l in kinds where l == 0 {
+                    g += Int(truncatingIfNeeded: unzigzag(try r.uvarint()))
+                    guard let sh = shared, g >= 0, g < sh.count else { throw ColumnarError.corrupt("shared hex id \(g) of \(shared?.count ?? 0)") }
+                    positions.append(g)
+                }
+                var p = 0
+                for l in kinds {
+                    hexStarts.append(hexPool.count)
+                    if l == 0 {
+                        let sh = shared!
+                        let a = sh.offsets[positions[p]], b = sh.offsets[positions[p] + 1]
+                        p += 1
+                        hexLens.append(UInt8(truncatingIfNeeded: b - a))
+                        hexPool.append(contentsOf: sh.bytes[a..<b])
+                    } else {
+                        hexLens.append(l)
+                        hexPool.append(contentsOf: try r.bytes(Int(l)))
+                    }
+                }
             }
             let nn = Int(try r.uvarint())
             guard nn <= r.remaining else { throw ColumnarError.corrupt("shared number count \(nn)") }
@@ -728,13 +881,13 @@ public struct LogBodyDecoder {
         try scratch.withUnsafeMutableBufferPointer { out in
             try values.withUnsafeBytes { vp in
                 try templates.bytes.withUnsafeBytes { tp in
-                    try hexOffsets.withUnsafeBufferPointer { hexOff in
+                    try hexPool.withUnsafeBytes { pool in
                         try ops.withUnsafeBufferPointer { ops in
                             try state.withUnsafeMutableBufferPointer { st in
                                 try sharedNumbers.withUnsafeBufferPointer { shared in
                                     try offsets.withUnsafeMutableBufferPointer { offs in
                                         _ = try LogBodyDecoder.run(
-                                            out: out.baseAddress!, capacity: capacity, values: vp, templateBytes: tp, hexOffsets: hexOff,
+                                            out: out.baseAddress!, capacity: capacity, values: vp, templateBytes: tp, hexPool: pool, hexStarts: hexStarts, hexLens: hexLens,
                                             ops: ops, state: st, shared: shared, offsets: offs, rowTemplates: templates.rows, opStart: opStart,
                                             slotBase: slotBase, rows: rows, wantT: wantT, times: times)
                                     }
@@ -784,7 +937,7 @@ public struct LogBodyDecoder {
     /// numbers and hex ids are written two characters per store from tables, and timestamps
     /// reuse the text of the previous one's second.
     static func run(out base: UnsafeMutablePointer<UInt8>, capacity: Int, values vp: UnsafeRawBufferPointer, templateBytes tp: UnsafeRawBufferPointer,
-                    hexOffsets hexOff: UnsafeBufferPointer<Int>, ops: UnsafeBufferPointer<Op>, state st: UnsafeMutableBufferPointer<StreamState>,
+                    hexPool: UnsafeRawBufferPointer, hexStarts: [Int], hexLens: [UInt8], ops: UnsafeBufferPointer<Op>, state st: UnsafeMutableBufferPointer<StreamState>,
                     shared: UnsafeBufferPointer<UInt64>, offsets offs: UnsafeMutableBufferPointer<Int>, rowTemplates: [Int32], opStart: [Int],
                     slotBase: [Int], rows: [Int]?, wantT: [Bool], times: [Int64]) throws -> Int {
         try LogBodyCodec.digitPairs.withUnsafeBufferPointer { dp in
@@ -850,14 +1003,14 @@ public struct LogBodyDecoder {
                                 let idx = Int(truncatingIfNeeded: try readVar(stb + s, vp, shared))
                                 s += 1
                                 if emit {
-                                    guard idx >= 0, idx < hexOff.count else { throw ColumnarError.corrupt("hex id \(idx) of \(hexOff.count)") }
+                                    guard idx >= 0, idx < hexStarts.count else { throw ColumnarError.corrupt("hex id \(idx) of \(hexStarts.count)") }
                                     let len = Int(op.a)
-                                    let start = hexOff[idx]
-                                    guard Int(vp[start - 1]) * 2 == len, pos + len <= capacity else { throw ColumnarError.corrupt("hex id length") }
+                                    let start = hexStarts[idx]
+                                    guard Int(hexLens[idx]) * 2 == len, pos + len <= capacity else { throw ColumnarError.corrupt("hex id length") }
                                     let out = UnsafeMutableRawPointer(base + pos)
                                     var q = 0
                                     while q < len / 2 {
-                                        out.storeBytes(of: hexPairs[Int(vp[start + q])], toByteOffset: 2 * q, as: UInt16.self)
+                                        out.storeBytes(of: hexPairs[Int(hexPool[start + q])], toByteOffset: 2 * q, as: UInt16.self)
                                         q += 1
                                     }
                                     pos += len

@@ -180,10 +180,86 @@ func sampleRecord(_ i: Int, base: Int64 = 1_700_000_000_000_000_000) -> LogRecor
         try w.add(stream: [("service_name", "a")], records: recs)
         _ = try w.finish()
         let r = try LogBlockReader(dir: dir.path)
-        #expect(r.version == 2)
+        #expect(r.version == LogBlockFormat.version)
         #expect(r.chunks[0].offsets.count == LogBlockFormat.fixedColumnCount + 3)  // http_method, order_id, bytes; "rare" stays shared
         #expect(try r.records(0) == recs)
         #expect(try r.records(0, rows: [3, 10, 999]) == [recs[3], recs[10], recs[999]])
+    }
+
+    /// Lines of three streams that repeat each other's trace ids (and ids of their own): the
+    /// ids found in more than one chunk go to the block's shared table once, the rest stay in
+    /// their chunk, and every line (all rows, some rows, a line filter) comes back exactly.
+    @Test func idsRepeatedAcrossStreamsAreStoredOncePerBlock() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        var rng = SplitMix64(seed: 3)
+        func hex(_ n: Int) -> String { (0..<n).map { _ in String(format: "%02x", rng.next() & 0xFF) }.joined() }
+        var streams: [[LogRecord]] = [[], [], []]
+        let base: Int64 = 1_700_000_000_000_000_000
+        var sharedTraces: Set<String> = []
+        for req in 0..<400 {
+            let trace = hex(16)
+            let visits = req % 4 == 0 ? [0] : [0, 1 + req % 2, 2]
+            if Set(visits).count > 1 { sharedTraces.insert(trace) }
+            for (k, s) in visits.enumerated() {
+                streams[s].append(LogRecord(time: base + Int64(req) * 1_000_000 + Int64(k), body: "svc\(s) trace_id=\(trace) span_id=\(hex(8)) took=\(req % 97)ms ABCDEF12 beef"))
+            }
+        }
+        for v in [UInt16(2), LogBlockFormat.version] {
+            let d = dir.path + "/v\(v)"
+            try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+            var w = LogBlockWriter(dir: d, version: v)
+            for (s, recs) in streams.enumerated() { try w.add(stream: [("service_name", "s\(s)")], records: recs) }
+            _ = try w.finish()
+            let r = try LogBlockReader(dir: d)
+            #expect(r.version == v)
+            if v >= 3 {
+                let sh = try #require(try r.sharedIDs())
+                #expect(sh.count == sharedTraces.count)
+            } else {
+                #expect(try r.sharedIDs() == nil)
+            }
+            for c in r.chunks.indices {
+                let recs = streams[r.chunks[c].stream]
+                #expect(try r.records(c) == recs)
+                #expect(try r.records(c, rows: [1, recs.count - 1]) == [recs[1], recs[recs.count - 1]])
+            }
+        }
+        // Through the store: a filter for one shared trace id finds its lines in every stream.
+        let store = try openLogStore(dir)
+        defer { store.close() }
+        for (s, recs) in streams.enumerated() { try store.append([LogStreamBatch(labels: Labels([("service_name", "s\(s)")]), records: recs)]) }
+        try store.flush()
+        let trace = sharedTraces.sorted()[0]
+        var got: [String] = []
+        var st = LogScanStats()
+        try store.scan(LogSelectQuery(matchers: [], start: .min / 2, end: .max / 2, lineFilters: [LogLineFilter(negate: false, needles: [Array(trace.utf8)])]), stats: &st) { b in
+            got += try b.records().map(\.body)
+            return true
+        }
+        #expect(got.sorted() == streams.flatMap { $0 }.map(\.body).filter { $0.contains(trace) }.sorted())
+        #expect(got.count >= 2)
+    }
+
+    @Test func damagedSharedIDsAreReportedNotReturned() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        var w = LogBlockWriter(dir: dir.path)
+        let id = "4bf92f3577b34da6a3ce929d0e0e4736"
+        try w.add(stream: [("service_name", "a")], records: [LogRecord(time: 1, body: "a \(id)")])
+        try w.add(stream: [("service_name", "b")], records: [LogRecord(time: 2, body: "b \(id)")])
+        _ = try w.finish()
+        let r = try LogBlockReader(dir: dir.path)
+        #expect(try r.sharedIDs()?.count == 1)
+        #expect(try r.bodies(1).bytes == Array("b \(id)".utf8))
+        // The shared frame is the last one before the trailer: damage its first byte.
+        let path = dir.path + "/chunks"
+        var bytes = [UInt8](FileManager.default.contents(atPath: path)!)
+        let lastColumnEnd = r.chunks.flatMap { c in c.offsets.indices.map { c.offsets[$0] + c.sizes[$0] } }.max()!
+        bytes[lastColumnEnd + 1] ^= 0xFF
+        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        let damaged = try LogBlockReader(dir: dir.path)
+        #expect(throws: ColumnarError.self) { try damaged.bodies(0) }
     }
 
     @Test func versionOneBlocksStillRead() throws {
@@ -298,5 +374,18 @@ func sampleRecord(_ i: Int, base: Int64 = 1_700_000_000_000_000_000) -> LogRecor
         FileManager.default.createFile(atPath: path, contents: Data(bytes))
         let damaged = try LogBlockReader(dir: dir.path)
         #expect(throws: ColumnarError.self) { try damaged.bodies(0) }
+    }
+}
+
+/// A small deterministic generator for tests.
+private struct SplitMix64 {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }

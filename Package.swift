@@ -120,7 +120,7 @@ let package = Package(
                            .product(name: "Logging", package: "swift-log")]),
         .target(name: "ArgusTestKit", dependencies: ["ArgusModel", "ArgusIngest"], path: "Tests/ArgusTestKit"),
         .testTarget(name: "ArgusModelTests", dependencies: ["ArgusModel"]),
-        .testTarget(name: "ArgusColumnarTests", dependencies: ["ArgusColumnar", "ArgusModel"]),
+        .testTarget(name: "ArgusColumnarTests", dependencies: ["ArgusColumnar", "ArgusModel", "ArgusTestKit"]),
         .testTarget(name: "ArgusStorageTests", dependencies: ["ArgusStorage", "ArgusModel", "ArgusColumnar", "ArgusTestKit"]),
         .testTarget(name: "ArgusQueryTests", dependencies: ["ArgusQuery", "ArgusModel", "ArgusStorage", "ArgusTestKit"], exclude: ["testdata"]),
         .testTarget(name: "ArgusIngestTests", dependencies: ["ArgusIngest", "ArgusModel", "ArgusStorage", "ArgusTestKit"]),

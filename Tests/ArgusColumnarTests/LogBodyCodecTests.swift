@@ -1,5 +1,6 @@
 import ArgusColumnar
 import ArgusModel
+import ArgusTestKit
 import Foundation
 import Testing
 
@@ -146,18 +147,5 @@ import Testing
         for (n, want) in [("abd", true), ("xyzzy", true), ("zzyx", false), ("a", true), ("y", true), ("", true), ("xyzzyy", false)] {
             #expect(hay.withUnsafeBytes { h in Array(n.utf8).withUnsafeBytes { ByteSearch.find(h, $0) } } == want, "\(n)")
         }
-    }
-}
-
-/// A small deterministic generator for tests.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -192,7 +192,7 @@ func sampleRecord(_ i: Int, base: Int64 = 1_700_000_000_000_000_000) -> LogRecor
     @Test func idsRepeatedAcrossStreamsAreStoredOncePerBlock() throws {
         let dir = TempDir()
         defer { dir.remove() }
-        var rng = SplitMix64(seed: 3)
+        var rng = SplitMix(seed: 3)
         func hex(_ n: Int) -> String { (0..<n).map { _ in String(format: "%02x", rng.next() & 0xFF) }.joined() }
         var streams: [[LogRecord]] = [[], [], []]
         let base: Int64 = 1_700_000_000_000_000_000
@@ -374,18 +374,5 @@ func sampleRecord(_ i: Int, base: Int64 = 1_700_000_000_000_000_000) -> LogRecor
         FileManager.default.createFile(atPath: path, contents: Data(bytes))
         let damaged = try LogBlockReader(dir: dir.path)
         #expect(throws: ColumnarError.self) { try damaged.bodies(0) }
-    }
-}
-
-/// A small deterministic generator for tests.
-private struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -58,6 +58,7 @@ func runQueryBench(_ args: [String]) async throws {
         if (k + 1) % stepsPerBlock == 0 { try store.flush() }
     }
     try store.flush()
+    try store.compact(all: true)
     let end = start + Int64(steps) * interval
     print("dataset: \(gen.series.count + upRefs.count) series, \(steps) scrapes each over \(hours)h; \(store.blockMetas.count) block(s)")
     let engine = PromQLEngine()

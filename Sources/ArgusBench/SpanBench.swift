@@ -309,7 +309,7 @@ func runSpanBench(_ args: [String]) async throws {
     // 3. Trace by id over the head-cut blocks, then after compaction: cold (store reopened,
     // block files dropped from the page cache) and warm (the same lookups again).
     try lookupBench("head-cut blocks, warm")
-    let compactSeconds = try seconds { try store.compact() }
+    let compactSeconds = try seconds { try store.compact(all: true) }
     st = store.stats()
     print("compaction: \(fmt(compactSeconds, 1)) s; \(st.blocks) blocks (zstd level \(options.compactZstdLevel)), \(st.blockSpans) spans, \(st.blockBytes) bytes = \(fmt(Double(st.blockBytes) / Double(st.blockSpans), 1)) bytes/span on disk")
     store.close()

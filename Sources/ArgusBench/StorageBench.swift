@@ -86,7 +86,7 @@ func runStorageBench(_ args: [String]) throws {
         k += stepsPerBlock
         flushSeconds += try seconds { try store.flush() }
     }
-    flushSeconds += try seconds { try store.compact() }
+    flushSeconds += try seconds { try store.compact(all: true) }
     let st = store.stats()
     var tsBytes = 0, valBytes = 0, idxBytes = 0
     for b in store.blockMetas {

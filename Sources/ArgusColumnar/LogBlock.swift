@@ -115,19 +115,20 @@ public struct LogBlockWriter {
         var scratch: [UInt8] = []
         for (c, p) in pending.enumerated() {
             let chunk = Int32(c)
-            for r in p.records {
-                var body = r.body
+            for ri in p.records.indices {
+                // Field by field: copying whole records retains every one of their strings and arrays.
+                let time = p.records[ri].time
+                var body = p.records[ri].body
                 body.withUTF8 { line in
                     LogSharedIDs.forEachID(in: UnsafeRawBufferPointer(line), scratch: &scratch) { id in
                         let h = LogSharedIDs.hash(id)
-                        if var e = seen[h] {
-                            guard e.last != chunk else { return }
-                            e.last = chunk
-                            e.chunks += 1
-                            seen[h] = e
-                            if e.chunks == 2 { repeated.append((e.first, h, Array(id))) }
+                        if let i = seen.index(forKey: h) {
+                            guard seen.values[i].last != chunk else { return }
+                            seen.values[i].last = chunk
+                            seen.values[i].chunks += 1
+                            if seen.values[i].chunks == 2 { repeated.append((seen.values[i].first, h, Array(id))) }
                         } else {
-                            seen[h] = (1, chunk, r.time)
+                            seen[h] = (1, chunk, time)
                         }
                     }
                 }
@@ -152,22 +153,34 @@ public struct LogBlockWriter {
         var sevRows = ByteWriter()
         var body = LogBodyEncoder()
         var bodyBytes = 0
-        for r in recs {
-            cols[0].varint((r.time / scale) &- (prev / scale))
-            prev = r.time
-            cols[1].uvarint(r.observedTime == 0 ? 0 : zigzag(r.observedTime &- r.time) &+ 1)
-            let key = String(r.severityNumber) + " " + r.severityText
-            if let k = sevIndex[key] {
-                sevRows.uvarint(UInt64(k))
+        var lastSev: (UInt8, String, Int) = (0, "", -1)
+        for ri in recs.indices {
+            // Field by field: copying whole records retains every one of their strings and arrays.
+            let time = recs[ri].time, observed = recs[ri].observedTime
+            cols[0].varint((time / scale) &- (prev / scale))
+            prev = time
+            cols[1].uvarint(observed == 0 ? 0 : zigzag(observed &- time) &+ 1)
+            let sevNumber = recs[ri].severityNumber
+            let sevText = recs[ri].severityText
+            if lastSev.2 >= 0 && lastSev.0 == sevNumber && lastSev.1 == sevText {
+                sevRows.uvarint(UInt64(lastSev.2))
             } else {
-                sevRows.uvarint(UInt64(sevIndex.count))
-                sevIndex[key] = sevIndex.count
-                cols[2].u8(r.severityNumber)
-                cols[2].string(r.severityText)
+                let key = String(sevNumber) + " " + sevText
+                let k: Int
+                if let x = sevIndex[key] {
+                    k = x
+                } else {
+                    k = sevIndex.count
+                    sevIndex[key] = k
+                    cols[2].u8(sevNumber)
+                    cols[2].string(sevText)
+                }
+                sevRows.uvarint(UInt64(k))
+                lastSev = (sevNumber, sevText, k)
             }
-            var b = r.body
+            var b = recs[ri].body
             b.withUTF8 { p in
-                body.append(UnsafeRawBufferPointer(p), time: r.time)
+                body.append(UnsafeRawBufferPointer(p), time: time)
                 bodyBytes += p.count
             }
         }

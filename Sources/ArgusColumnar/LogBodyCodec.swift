@@ -47,6 +47,18 @@ public enum LogBodyCodec {
         return out
     }
 
+    /// Byte classes for the cutters: 0 neither letter nor digit, 1 digit, 2 `a-f`, 3 other
+    /// ASCII letter, 4 a placeholder byte (`0x01`…`0x04`). A run's classes OR-ed as `1 << class`
+    /// tell at once whether it is all digits, hex, or mixed.
+    nonisolated(unsafe) static let byteClass: UnsafePointer<UInt8> = {
+        let p = UnsafeMutablePointer<UInt8>.allocate(capacity: 256)
+        for c in 0..<256 {
+            let b = UInt8(c)
+            p[c] = isDigit(b) ? 1 : (b >= 0x61 && b <= 0x66) ? 2 : isAlnum(b) ? 3 : (b >= 1 && b <= 4) ? 4 : 0
+        }
+        return UnsafePointer(p)
+    }()
+
     @inline(__always) static func isDigit(_ c: UInt8) -> Bool { c >= 0x30 && c <= 0x39 }
     @inline(__always) static func isAlnum(_ c: UInt8) -> Bool {
         (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A)
@@ -271,16 +283,20 @@ public struct LogSharedIDs: Sendable {
     /// calls `visit` with each one's bytes.
     public static func forEachID(in line: UnsafeRawBufferPointer, scratch: inout [UInt8], _ visit: (UnsafeRawBufferPointer) -> Void) {
         let n = line.count
+        let cls = LogBodyCodec.byteClass
         var i = 0
         while i < n {
-            guard LogBodyCodec.isAlnum(line[i]) else { i += 1; continue }
+            let c = cls[Int(line[i])]
+            guard c != 0 && c != 4 else { i += 1; continue }
             var j = i
-            var hex = true, digit = false, letter = false
+            var mask: UInt8 = 0
             while j < n {
-                let c = line[j]
-                if c >= 0x30 && c <= 0x39 { digit = true } else if c >= 0x61 && c <= 0x66 { letter = true } else if LogBodyCodec.isAlnum(c) { hex = false } else { break }
+                let k = cls[Int(line[j])]
+                if k == 0 || k == 4 { break }
+                mask |= 1 << k
                 j += 1
             }
+            let hex = mask & 8 == 0, digit = mask & 2 != 0, letter = mask & 4 != 0
             let len = j - i
             if hex && digit && letter && len % 2 == 0 && len >= 4 && len <= 254 {
                 scratch.removeAll(keepingCapacity: true)
@@ -298,11 +314,18 @@ public struct LogSharedIDs: Sendable {
 
 /// Builds the two body columns of one chunk.
 public struct LogBodyEncoder {
-    var templateIndex: [[UInt8]: Int] = [:]
+    /// Templates by a hash of (kind, bytes); the rare second template of a hash goes to
+    /// `templateOverflow` (keyed by bytes + kind). Hashing the whole template per line through
+    /// `Hasher` (and building a key array) was a fifth of the block writer's time.
+    var templateByHash: [UInt64: Int32] = [:]
+    var templateOverflow: [[UInt8]: Int] = [:]
     var templates: [(kind: UInt8, bytes: [UInt8])] = []
     /// Per template, per slot, its values in row order (hex: table indexes).
     var slots: [[[UInt64]]] = []
-    var hexIndex: [[UInt8]: Int] = [:]
+    /// Hex ids by hash, as the templates (`hexOverflow` for a second id of one hash).
+    var hexByHash: [UInt64: Int32] = [:]
+    var hexOverflow: [[UInt8]: Int] = [:]
+    var hexScratch: [UInt8] = []
     /// The chunk's distinct hex ids (binary), in order of first appearance.
     var hexIDs: [[UInt8]] = []
     var hexCount: Int { hexIDs.count }
@@ -338,16 +361,27 @@ public struct LogBodyEncoder {
                 tmpl.append(contentsOf: UnsafeRawBufferPointer(rebasing: line[a..<b]))
             }
         }
+        let cls = LogBodyCodec.byteClass
         while i < n {
-            let c = line[i]
-            if !LogBodyCodec.isAlnum(c) {
-                if c >= 1 && c <= 4 { verbatim = true; break }
-                tmpl.append(c)
-                i += 1
-                continue
+            // A run of template text.
+            var j = i
+            while j < n && cls[Int(line[j])] == 0 { j += 1 }
+            if j > i {
+                tmpl.append(contentsOf: UnsafeRawBufferPointer(rebasing: line[i..<j]))
+                i = j
+                if i == n { break }
             }
-            var j = i + 1
-            while j < n && LogBodyCodec.isAlnum(line[j]) { j += 1 }
+            let c = line[i]
+            if cls[Int(c)] == 4 { verbatim = true; break }
+            // A run of letters and digits.
+            var mask: UInt8 = 0
+            j = i
+            while j < n {
+                let k = cls[Int(line[j])]
+                if k == 0 || k == 4 { break }
+                mask |= 1 << k
+                j += 1
+            }
             if j - i == 4 && LogBodyCodec.isDigit(c), let (ns, fd, end) = LogBodyCodec.parseTime(line, i) {
                 let (delta, o) = ns.subtractingReportingOverflow(time)
                 if !o && delta.magnitude < (1 << 58) {
@@ -357,14 +391,7 @@ public struct LogBodyEncoder {
                     continue
                 }
             }
-            var allDigits = true, allHex = true, hasDigit = false
-            for k in i..<j {
-                let b = line[k]
-                let d = LogBodyCodec.isDigit(b)
-                hasDigit = hasDigit || d
-                allDigits = allDigits && d
-                allHex = allHex && LogBodyCodec.isLowerHex(b)
-            }
+            let allDigits = mask == 2, allHex = mask & 8 == 0, hasDigit = mask & 2 != 0
             let len = j - i
             if allDigits {
                 digits(i, j, &tmpl, &vals)
@@ -399,18 +426,21 @@ public struct LogBodyEncoder {
         for (s, v) in vals.enumerated() {
             switch v.kind {
             case LogBodyCodec.phHex:
-                var id = [UInt8](repeating: 0, count: v.hexLen / 2)
+                hexScratch.removeAll(keepingCapacity: true)
                 for k in 0..<(v.hexLen / 2) {
                     let hi = line[v.hexStart + 2 * k], lo = line[v.hexStart + 2 * k + 1]
-                    id[k] = LogBodyEncoder.nibble(hi) << 4 | LogBodyEncoder.nibble(lo)
+                    hexScratch.append(LogBodyEncoder.nibble(hi) << 4 | LogBodyEncoder.nibble(lo))
                 }
+                let h = hexScratch.withUnsafeBytes { LogSharedIDs.hash($0) }
                 let idx: Int
-                if let x = hexIndex[id] {
+                if let x = hexByHash[h], hexIDs[Int(x)] == hexScratch {
+                    idx = Int(x)
+                } else if let x = hexOverflow[hexScratch] {
                     idx = x
                 } else {
                     idx = hexCount
-                    hexIndex[id] = idx
-                    hexIDs.append(id)
+                    if hexByHash[h] == nil { hexByHash[h] = Int32(idx) } else { hexOverflow[hexScratch] = idx }
+                    hexIDs.append(hexScratch)
                 }
                 slots[t][s].append(UInt64(idx))
             default:
@@ -422,11 +452,17 @@ public struct LogBodyEncoder {
     @inline(__always) static func nibble(_ c: UInt8) -> UInt8 { c <= 0x39 ? c - 0x30 : c - 0x61 + 10 }
 
     mutating func templateID(_ kind: UInt8, _ bytes: [UInt8], slotCount: Int) -> Int {
-        var key = bytes
-        key.append(kind)
-        if let t = templateIndex[key] { return t }
+        let h = bytes.withUnsafeBytes { LogSharedIDs.hash($0) } ^ (UInt64(kind) &* 0x9E37_79B9_7F4A_7C15)
+        let first = templateByHash[h]
+        if let t = first, templates[Int(t)].kind == kind, templates[Int(t)].bytes == bytes { return Int(t) }
+        var key: [UInt8] = []
+        if first != nil {
+            key = bytes
+            key.append(kind)
+            if let t = templateOverflow[key] { return t }
+        }
         let t = templates.count
-        templateIndex[key] = t
+        if first == nil { templateByHash[h] = Int32(t) } else { templateOverflow[key] = t }
         templates.append((kind, bytes))
         slots.append([[UInt64]](repeating: [], count: slotCount))
         return t

@@ -137,7 +137,14 @@ public struct ArgusServer {
         }
         router.post("/api/v1/admin/tsdb/flush") { _, _ -> Response in
             do {
-                let r = try await runBlocking { try store.flush() }
+                // Head cut, then a full compaction (windows still being filled too).
+                let r = try await runBlocking { () throws -> MetricStore.MaintenanceResult in
+                    var r = try store.flush()
+                    let c = try store.compact(all: true)
+                    r.blocksCompacted += c.blocksCompacted
+                    r.blocksDropped += c.blocksDropped
+                    return r
+                }
                 return JSON.response("{\"status\":\"success\",\"data\":{\"blocksWritten\":\(r.blocksWritten),\"blocksCompacted\":\(r.blocksCompacted),\"blocksDropped\":\(r.blocksDropped)}}")
             } catch {
                 return HTTPErrors.json(error)

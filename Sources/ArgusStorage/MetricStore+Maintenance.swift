@@ -33,12 +33,14 @@ extension MetricStore {
         try maintenance.withLock { try cutHeadLocked() }
     }
 
-    /// Only compaction (and retention).
+    /// Only compaction (and retention). Windows still being filled wait for their data to be
+    /// complete, unless `all`.
+    /// Windows still being filled wait for their data to be complete, unless `all`.
     @discardableResult
-    public func compact() throws -> MaintenanceResult {
+    public func compact(all: Bool = false) throws -> MaintenanceResult {
         try maintenance.withLock {
             var result = MaintenanceResult()
-            result.blocksCompacted = try compactLocked()
+            result.blocksCompacted = try compactLocked(all: all)
             result.blocksDropped = try applyRetentionLocked()
             return result
         }
@@ -159,8 +161,8 @@ extension MetricStore {
     }
 
     /// Merges blocks that fall in the same window of each compaction range.
-    func compactLocked() throws -> Int {
-        try compactByWindows(ranges: options.compactionRanges, current: { lock.withLock { blocks } }, meta: \.meta) { try mergeBlocks($0) }
+    func compactLocked(all: Bool = false) throws -> Int {
+        try compactByWindows(ranges: options.compactionRanges, all: all, current: { lock.withLock { blocks } }, meta: \.meta) { try mergeBlocks($0) }
     }
 
     func mergeBlocks(_ group: [BlockHandle]) throws {

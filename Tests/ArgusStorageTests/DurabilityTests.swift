@@ -97,16 +97,27 @@ import Testing
         let dir = TempDir()
         defer { dir.remove() }
         var store = try openStore(dir) { $0.blockDuration = 10_000 }
-        for w in 0..<6 {
+        for w in 0..<10 {
             try write(store, series: 10, from: w * 10, to: w * 10 + 10)
             try store.flush()
+            // A window is merged once complete: [0, 30 s) when the block at 30 s arrives.
+            if w == 2 { #expect(store.blockMetas.count == 3) }
+            if w == 3 { #expect(store.blockMetas.map(\.level).sorted() == [0, 1]) }
         }
         let before = try dump(store)
-        #expect(before.values.allSatisfy { $0.count == 60 })
-        // Compaction runs inside flush: 10 s blocks merge into 30 s windows, those into a 90 s one.
-        #expect(store.blockMetas.count == 1)
-        #expect(store.blockMetas[0].level >= 2)
-        #expect(store.blockMetas[0].samples == 600)
+        #expect(before.values.allSatisfy { $0.count == 100 })
+        // Compaction runs inside flush: 10 s blocks merge into 30 s windows, those into a 90 s one;
+        // the newest block [90 s, 100 s) stays as cut.
+        let metas = store.blockMetas.sorted { $0.minT < $1.minT }
+        #expect(metas.count == 2)
+        #expect(metas[0].level >= 2)
+        #expect(metas[0].samples == 900)
+        #expect(metas[1].level == 0 && metas[1].samples == 100)
+        // A full compaction merges the window still being filled too.
+        let r = try store.compact(all: true)
+        #expect(r.blocksCompacted == 2)
+        #expect(store.blockMetas.count == 1 && store.blockMetas[0].samples == 1000)
+        #expect(try dump(store) == before)
         store.close()
         store = try openStore(dir) { $0.blockDuration = 10_000 }
         #expect(try dump(store) == before)
@@ -186,9 +197,10 @@ import Testing
             try write(store, series: 2, from: w * 10, to: w * 10 + 10)
             try store.flush()
         }
-        // Blocks are [0, 30 s) and [30 s, 50 s) after compaction; the newest sample is at 49 s,
-        // so the first block (ending at 29 s < 34 s) is dropped whole.
-        #expect(store.blockMetas.count == 1)
+        // Blocks are [0, 30 s) (merged once complete), [30 s, 40 s) and [40 s, 50 s) (their window
+        // is still being filled); the newest sample is at 49 s, so the first block (ending at
+        // 29 s < 34 s) is dropped whole.
+        #expect(store.blockMetas.count == 2)
         let left = try dump(store)
         #expect(left.values.allSatisfy { $0.first!.t == 30_000 && $0.count == 20 })
         store.close()

@@ -290,13 +290,18 @@ func sampleRecord(_ i: Int, base: Int64 = 1_700_000_000_000_000_000) -> LogRecor
             try store.append([LogStreamBatch(labels: cart, records: recs)])
             try store.flush()
         }
-        #expect(store.blockMetas.count == 1)
-        #expect(store.blockMetas[0].level >= 1)  // merged at least once
-        #expect(try dumpLogs(store)[cart.description]?.count == 30)
-        // Far newer data: the old block falls out of retention (60 s behind the newest).
+        // The 3 s window is still the newest: its blocks stay as cut until a later one arrives.
+        #expect(store.blockMetas.count == 3)
+        try store.append([LogStreamBatch(labels: cart, records: [LogRecord(time: base + 3_500_000_000, body: "next window")])])
+        try store.flush()
+        let metas = store.blockMetas.sorted { $0.minT < $1.minT }
+        #expect(metas.count == 2)
+        #expect(metas[0].level >= 1 && metas[0].samples == 30)  // merged once complete
+        #expect(try dumpLogs(store)[cart.description]?.count == 31)
+        // Far newer data: the old blocks fall out of retention (60 s behind the newest).
         try store.append([LogStreamBatch(labels: cart, records: [LogRecord(time: base + 3_600_000_000_000, body: "later")])])
         let r = try store.flush()
-        #expect(r.blocksDropped == 1)
+        #expect(r.blocksDropped == 2)
         #expect(try dumpLogs(store)[cart.description]?.map(\.body) == ["later"])
         let dirs = try FileManager.default.contentsOfDirectory(atPath: dir.path + "/logs/blocks")
         #expect(dirs.count == 1)

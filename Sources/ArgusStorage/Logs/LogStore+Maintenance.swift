@@ -20,11 +20,13 @@ extension LogStore {
         }
     }
 
+    /// Only compaction and retention. Windows still being filled wait for their data to be
+    /// complete, unless `all`.
     @discardableResult
-    public func compact() throws -> MetricStore.MaintenanceResult {
+    public func compact(all: Bool = false) throws -> MetricStore.MaintenanceResult {
         try maintenance.withLock {
             var result = MetricStore.MaintenanceResult()
-            result.blocksCompacted = try compactLocked()
+            result.blocksCompacted = try compactLocked(all: all)
             result.blocksDropped = try applyRetentionLocked()
             return result
         }
@@ -110,9 +112,9 @@ extension LogStore {
     }
 
     /// Merges blocks that fall in the same window of each compaction range.
-    func compactLocked() throws -> Int {
+    func compactLocked(all: Bool = false) throws -> Int {
         // Log block times are nanoseconds; compaction ranges are milliseconds.
-        try compactByWindows(ranges: options.compactionRanges.map { $0 * 1_000_000 }, current: { lock.withLock { blocks } },
+        try compactByWindows(ranges: options.compactionRanges.map { $0 * 1_000_000 }, all: all, current: { lock.withLock { blocks } },
                              meta: \.meta) { try mergeBlocks($0) }
     }
 
@@ -124,7 +126,9 @@ extension LogStore {
             }
         }
         let streams = merged.map { (labels, recs) in
-            (labels, recs.enumerated().sorted { ($0.element.time, $0.offset) < ($1.element.time, $1.offset) }.map(\.element))
+            // Blocks of different windows usually follow each other: sort (stably) only when needed.
+            if zip(recs, recs.dropFirst()).allSatisfy({ $0.time <= $1.time }) { return (labels, recs) }
+            return (labels, recs.enumerated().sorted { ($0.element.time, $0.offset) < ($1.element.time, $1.offset) }.map(\.element))
         }
         let level = (group.map(\.meta.level).max() ?? 0) + 1
         let handle = try writeBlock(streams, level: level, zstdLevel: options.compactZstdLevel)

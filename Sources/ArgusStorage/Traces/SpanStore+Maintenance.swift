@@ -115,12 +115,13 @@ extension SpanStore {
         return out
     }
 
-    /// Only compaction and retention.
+    /// Only compaction and retention. Windows still being filled wait for their data to be
+    /// complete, unless `all`.
     @discardableResult
-    public func compact() throws -> MetricStore.MaintenanceResult {
+    public func compact(all: Bool = false) throws -> MetricStore.MaintenanceResult {
         try maintenance.withLock {
             var result = MetricStore.MaintenanceResult()
-            result.blocksCompacted = try compactLocked()
+            result.blocksCompacted = try compactLocked(all: all)
             result.blocksDropped = try applyRetentionLocked()
             return result
         }
@@ -128,8 +129,8 @@ extension SpanStore {
 
     /// Merges blocks that fall in the same window of each compaction range; spans of a trace
     /// that arrived late (in separate blocks) end up together.
-    func compactLocked() throws -> Int {
-        try compactByWindows(ranges: options.compactionRanges, current: { lock.withLock { blocks } }, meta: \.meta) { try mergeBlocks($0) }
+    func compactLocked(all: Bool = false) throws -> Int {
+        try compactByWindows(ranges: options.compactionRanges, all: all, current: { lock.withLock { blocks } }, meta: \.meta) { try mergeBlocks($0) }
     }
 
     /// Merges blocks into one, trace by trace in trace-id order (each block's traces are in

@@ -51,12 +51,18 @@ public struct StorageService: Service {
 /// until no window has two. As in Prometheus, a window is merged only once it is complete (all
 /// its blocks end before the newest block starts) or when its blocks overlap in time (late data,
 /// late spans of a trace). So a window still being filled is not rewritten at every head cut,
-/// and each record is rewritten about once per range. Returns how many blocks were merged.
+/// and each record is rewritten about once per range. Blocks sharing one block-duration window
+/// are merged at once. Returns how many blocks were merged.
 /// With `all`, windows still being filled are merged too (an explicit full compaction).
 func compactByWindows<Block>(ranges: [Int64], all: Bool = false, current: () -> [Block], meta: (Block) -> BlockMeta,
                              merge: ([Block]) throws -> Void) rethrows -> Int {
     var merged = 0
-    for width in ranges {
+    // First the block duration itself (a third of the first range): blocks of one head-cut
+    // window, from cuts under memory pressure or explicit flushes, are merged right away, so
+    // they never pile up while their wider window is being filled. That costs at most one
+    // block duration of data per merge.
+    let passes = (ranges.first.map { [($0 / 3, true)] } ?? []) + ranges.map { ($0, false) }
+    for (width, eager) in passes where width > 0 {
         while true {
             var groups: [Int64: [Block]] = [:]
             let blocks = current()
@@ -74,7 +80,7 @@ func compactByWindows<Block>(ranges: [Int64], all: Bool = false, current: () -> 
                 }
                 return false
             }
-            let ready = groups.filter { $0.value.count > 1 && (all || $0.value.allSatisfy { meta($0).maxT < newestStart } || overlapping($0.value)) }
+            let ready = groups.filter { $0.value.count > 1 && (all || eager || $0.value.allSatisfy { meta($0).maxT < newestStart } || overlapping($0.value)) }
             guard let (_, group) = ready.min(by: { $0.key < $1.key }) else { break }
             try merge(group)
             merged += group.count

@@ -189,6 +189,22 @@ import Testing
         #expect(store.replayStats.samples == 0)
     }
 
+    /// Extra head cuts inside one block-duration window (memory pressure, explicit flushes) do
+    /// not leave small blocks behind: they merge at once, even in the newest window.
+    @Test func blocksOfOneHeadCutWindowMergeAtOnce() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        let store = try openStore(dir) { $0.blockDuration = 10_000 }
+        defer { store.close() }
+        for part in 0..<3 {
+            try write(store, series: 2, from: part * 3, to: part * 3 + 3)
+            try store.flush()
+            #expect(store.blockMetas.count == 1)
+        }
+        #expect(store.blockMetas[0].samples == 18 && store.blockMetas[0].level >= 1)
+        #expect(try dump(store).values.allSatisfy { $0.count == 9 })
+    }
+
     @Test func retentionByAgeAndSize() throws {
         let dir = TempDir()
         defer { dir.remove() }

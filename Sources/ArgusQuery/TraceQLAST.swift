@@ -115,7 +115,7 @@ public enum TraceQLOperand: Sendable, CustomStringConvertible {
 public enum TraceQLIntrinsic: String, Sendable, CaseIterable {
     case name, status, statusMessage, kind, duration, spanID = "span:id", parentID = "span:parentID"
     case traceDuration = "trace:duration", rootService = "trace:rootService", rootName = "trace:rootName", traceID = "trace:id"
-    case eventName = "event:name", linkTraceID = "link:traceID", linkSpanID = "link:spanID"
+    case eventName = "event:name", eventTimeSinceStart = "event:timeSinceStart", linkTraceID = "link:traceID", linkSpanID = "link:spanID"
 
     /// Spellings TraceQL accepts for each intrinsic (old and new).
     static let spellings: [String: TraceQLIntrinsic] = [
@@ -125,6 +125,7 @@ public enum TraceQLIntrinsic: String, Sendable, CaseIterable {
         "trace:duration": .traceDuration, "traceDuration": .traceDuration,
         "trace:rootService": .rootService, "rootServiceName": .rootService,
         "trace:rootName": .rootName, "rootName": .rootName, "trace:id": .traceID, "event:name": .eventName,
+        "event:timeSinceStart": .eventTimeSinceStart,
         "link:traceID": .linkTraceID, "link:spanID": .linkSpanID,
     ]
 }
@@ -163,7 +164,8 @@ public struct TraceQLAttribute: Sendable, Hashable, CustomStringConvertible {
     var perEventOrLink: Bool {
         switch scope {
         case .event, .link: return true
-        case .intrinsic: return intrinsic == .eventName || intrinsic == .linkTraceID || intrinsic == .linkSpanID
+        case .intrinsic:
+            return intrinsic == .eventName || intrinsic == .eventTimeSinceStart || intrinsic == .linkTraceID || intrinsic == .linkSpanID
         default: return false
         }
     }

@@ -513,6 +513,7 @@ public struct TraceQLEvaluator: @unchecked Sendable {
             case .traceDuration, .rootService, .rootName: return nil
             case .traceID: return .string(s.traceID.hex)
             case .eventName: return s.events.first.map { .string($0.name) }
+            case .eventTimeSinceStart: return s.events.first.map { .duration($0.timeNanos &- s.startNanos) }
             case .linkTraceID: return s.links.first.map { .string($0.traceID.hex) }
             case .linkSpanID: return s.links.first.map { .string(hex64($0.spanID)) }
             }
@@ -611,6 +612,7 @@ public struct TraceQLEvaluator: @unchecked Sendable {
         default:
             switch a.intrinsic {
             case .eventName?: for e in s.events where pred(.string(e.name)) { return true }
+            case .eventTimeSinceStart?: for e in s.events where pred(.duration(e.timeNanos &- s.startNanos)) { return true }
             case .linkTraceID?: for l in s.links where pred(.string(l.traceID.hex)) { return true }
             case .linkSpanID?: for l in s.links where pred(.string(hex64(l.spanID))) { return true }
             default: break

@@ -416,7 +416,7 @@ public struct TraceQLParser {
             error("invalid comparison: \(a) is \(want), not \(v)", at: rOffset)
         }
         switch i {
-        case .duration, .traceDuration:
+        case .duration, .traceDuration, .eventTimeSinceStart:
             guard case .duration = v else { throw bad("a duration") }
         case .status:
             guard case .status = v, op == .eq || op == .ne else { throw bad("a status (error, ok, unset) compared with = or !=") }

@@ -118,7 +118,7 @@ struct TempoAPI {
         }
     }
 
-    static let intrinsics = ["duration", "event:name", "kind", "name", "rootName", "rootServiceName", "span:duration", "span:kind", "span:name",
+    static let intrinsics = ["duration", "event:name", "event:timeSinceStart", "kind", "name", "rootName", "rootServiceName", "span:duration", "span:kind", "span:name",
                              "span:status", "span:statusMessage", "status", "statusMessage", "trace:duration", "trace:rootName", "trace:rootService"]
 
     static func intrinsicValues(_ name: String) -> Set<String>? {

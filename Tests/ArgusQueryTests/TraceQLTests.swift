@@ -129,6 +129,10 @@ import Testing
             (#"{ link:traceID = "\#(SpanFixtures.traceID(4).hex)" }"#, { $0 == 3 }),
             (#"{ link:spanID = "\#(hex64(0xabc + 6))" }"#, { $0 == 6 }),
             (#"{ link:traceID = nil && name = "placeOrder" }"#, { $0 % 3 != 0 }),
+            // The exception event comes 10 ms after the charge span starts.
+            (#"{ event:timeSinceStart > 5ms }"#, TraceQLTests.fails),
+            (#"{ event:timeSinceStart = 10ms && name = "charge" }"#, TraceQLTests.fails),
+            (#"{ event:timeSinceStart > 15ms }"#, { _ in false }),
         ]
         for (q, pred) in cases {
             let got = try matches(q, store)
@@ -259,6 +263,7 @@ import Testing
         let cases: [(String, String)] = [
             (#"{ name = "x" "#, #"parse error at line 1, col 14: syntax error: unexpected end of input, expecting }"#),
             (#"{ duration > "abc" }"#, #"parse error at line 1, col 14: invalid comparison: duration is a duration, not "abc""#),
+            (#"{ event:timeSinceStart < 3 }"#, #"parse error at line 1, col 26: invalid comparison: event:timeSinceStart is a duration, not 3"#),
             (#"{ foo = 1 }"#, "parse error at line 1, col 3: syntax error: unexpected IDENTIFIER foo: attributes need a scope (span.foo, resource.foo, event.foo, link.foo or .foo)"),
             ("{ .a = 1 }\n  | count() > \"x\"", #"parse error at line 2, col 15: syntax error: unexpected "x", expecting a number or a duration"#),
             (#"{ .a = 1 } && "#, "parse error at line 1, col 15: syntax error: unexpected end of input, expecting { or ("),

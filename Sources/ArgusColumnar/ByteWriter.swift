@@ -125,6 +125,14 @@ public struct ByteReader {
 
     @inline(__always) public mutating func varint() throws -> Int64 { unzigzag(try uvarint()) }
 
+    /// A `uvarint` count, length or offset: damaged input past 2^48 throws instead of trapping
+    /// on conversion (and two of them still add without overflow).
+    @inline(__always) public mutating func uvarintInt() throws -> Int {
+        let v = try uvarint()
+        guard v <= 1 << 48 else { throw ColumnarError.corrupt("count or offset \(v) out of range") }
+        return Int(v)
+    }
+
     public mutating func bytes(_ n: Int) throws -> UnsafeRawBufferPointer {
         try need(n)
         defer { offset += n }

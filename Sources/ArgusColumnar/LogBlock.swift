@@ -364,47 +364,47 @@ public final class LogBlockReader: @unchecked Sendable {
         let dataSize = file.bytes.count
         (streams, chunks, sharedFrame) = try idx.withUnsafeBytes { p -> ([[(name: String, value: String)]], [LogChunkMeta], (Int, Int, Int, UInt32)) in
             var r = ByteReader(p)
-            let ns = Int(try r.uvarint())
+            let ns = try r.uvarintInt()
             guard ns <= r.remaining else { throw ColumnarError.corrupt("stream count") }
             var streams: [[(name: String, value: String)]] = []
             for _ in 0..<ns {
-                let nl = Int(try r.uvarint())
+                let nl = try r.uvarintInt()
                 guard nl <= r.remaining else { throw ColumnarError.corrupt("label count") }
                 var ls: [(name: String, value: String)] = []
                 for _ in 0..<nl { ls.append((try r.string(), try r.string())) }
                 streams.append(ls)
             }
-            let nc = Int(try r.uvarint())
+            let nc = try r.uvarintInt()
             guard nc <= r.remaining else { throw ColumnarError.corrupt("chunk count") }
             var chunks: [LogChunkMeta] = []
             chunks.reserveCapacity(nc)
             for _ in 0..<nc {
-                let stream = Int(try r.uvarint())
+                let stream = try r.uvarintInt()
                 guard stream < streams.count else { throw ColumnarError.corrupt("chunk stream \(stream) of \(streams.count)") }
-                let count = Int(try r.uvarint())
+                let count = try r.uvarintInt()
                 let minT = try r.varint()
                 let maxT = minT &+ Int64(bitPattern: try r.uvarint())
-                let bodyBytes = Int(try r.uvarint())
+                let bodyBytes = try r.uvarintInt()
                 var m = LogChunkMeta(stream: stream, count: count, minT: minT, maxT: maxT, bodyBytes: bodyBytes,
                                      offsets: [], sizes: [], rawSizes: [], crcs: [], filter: nil)
                 let ncols: Int
                 if version >= 2 {
-                    ncols = Int(try r.uvarint())
+                    ncols = try r.uvarintInt()
                     guard ncols >= LogBlockFormat.fixedColumnCount, ncols <= r.remaining else { throw ColumnarError.corrupt("column count \(ncols)") }
                 } else {
                     ncols = LogBlockFormat.v1ColumnCount
                 }
                 for _ in 0..<ncols {
-                    let off = Int(try r.uvarint()), size = Int(try r.uvarint())
+                    let off = try r.uvarintInt(), size = try r.uvarintInt()
                     guard off >= ColumnFile.headerSize, size >= 0, off + size <= dataSize else { throw ColumnarError.corrupt("column frame out of the file") }
                     m.offsets.append(off)
                     m.sizes.append(size)
-                    m.rawSizes.append(Int(try r.uvarint()))
+                    m.rawSizes.append(try r.uvarintInt())
                     m.crcs.append(try r.u32())
                 }
                 if version == 1 {
                     let k = Int(try r.u8())
-                    let words = Int(try r.uvarint())
+                    let words = try r.uvarintInt()
                     guard words <= r.remaining / 8, words > 0, words & (words - 1) == 0 else { throw ColumnarError.corrupt("token filter size") }
                     var bits = [UInt64](repeating: 0, count: words)
                     for i in 0..<words { bits[i] = try r.u64() }
@@ -414,7 +414,7 @@ public final class LogBlockReader: @unchecked Sendable {
             }
             var shared = (0, 0, 0, UInt32(0))
             if version >= 3 {
-                shared = (Int(try r.uvarint()), Int(try r.uvarint()), Int(try r.uvarint()), try r.u32())
+                shared = (try r.uvarintInt(), try r.uvarintInt(), try r.uvarintInt(), try r.u32())
                 guard shared.1 == 0 || (shared.0 >= ColumnFile.headerSize && shared.0 + shared.1 <= dataSize) else {
                     throw ColumnarError.corrupt("shared ids frame out of the file")
                 }
@@ -550,13 +550,13 @@ public final class LogBlockReader: @unchecked Sendable {
         try obs.withUnsafeBytes { op in
         try sev.withUnsafeBytes { sp in
             var or = ByteReader(op), sr = ByteReader(sp)
-            let ns = Int(try sr.uvarint())
+            let ns = try sr.uvarintInt()
             guard ns <= sr.remaining else { throw ColumnarError.corrupt("severity count \(ns)") }
             var pairs: [(UInt8, String)] = []
             for _ in 0..<ns { pairs.append((try sr.u8(), try sr.string())) }
             var sevNums = [UInt8](repeating: 0, count: n), sevTexts = [String](repeating: "", count: n)
             for i in 0..<n {
-                let k = Int(try sr.uvarint())
+                let k = try sr.uvarintInt()
                 guard k < ns else { throw ColumnarError.corrupt("severity \(k) of \(ns)") }
                 (sevNums[i], sevTexts[i]) = pairs[k]
             }
@@ -596,7 +596,7 @@ public final class LogBlockReader: @unchecked Sendable {
             var sr = ByteReader(sp)
             let sevNums = Array(try sr.bytes(n))
             let sevTexts = try DictionaryColumn.decode(&sr, rows: n)
-            let nk = Int(try ar.uvarint())
+            let nk = try ar.uvarintInt()
             guard nk <= ar.remaining else { throw ColumnarError.corrupt("attribute key count") }
             var keys: [String] = []
             keys.reserveCapacity(nk)
@@ -605,8 +605,8 @@ public final class LogBlockReader: @unchecked Sendable {
                 let obsDelta = try or.varint()
                 let flags = try ir.u8()
                 var trace: [UInt8] = [], span: [UInt8] = []
-                if flags & 1 != 0 { let l = Int(try ir.uvarint()); trace = Array(try ir.bytes(l)) }
-                if flags & 2 != 0 { let l = Int(try ir.uvarint()); span = Array(try ir.bytes(l)) }
+                if flags & 1 != 0 { let l = try ir.uvarintInt(); trace = Array(try ir.bytes(l)) }
+                if flags & 2 != 0 { let l = try ir.uvarintInt(); span = Array(try ir.bytes(l)) }
                 let body = bb.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[bo[i]..<bo[i + 1]]), as: UTF8.self) }
                 out.append(LogRecord(time: ts[i], observedTime: obsDelta == Int64.min ? 0 : ts[i] &+ obsDelta,
                                      severityNumber: sevNums[i], severityText: sevTexts[i], body: body,
@@ -623,13 +623,13 @@ public final class LogBlockReader: @unchecked Sendable {
         let total = Int(try r.u32())
         var idx = [Int](repeating: 0, count: total)
         for i in 0..<total {
-            let k = Int(try r.uvarint())
+            let k = try r.uvarintInt()
             guard k < keys.count else { throw ColumnarError.corrupt("attribute key \(k) of \(keys.count)") }
             idx[i] = k
         }
         var a = 0
         for i in out.indices {
-            let c = Int(try r.uvarint())
+            let c = try r.uvarintInt()
             guard a + c <= total else { throw ColumnarError.corrupt("attribute rows exceed the key indexes") }
             var attrs: [(name: String, value: String)] = []
             attrs.reserveCapacity(c)

@@ -265,7 +265,7 @@ public struct LogSharedIDs: Sendable {
 
     public init(deserializing raw: UnsafeRawBufferPointer) throws {
         var r = ByteReader(raw)
-        let n = Int(try r.uvarint())
+        let n = try r.uvarintInt()
         guard n <= r.remaining else { throw ColumnarError.corrupt("shared id count \(n)") }
         let lens = try r.bytes(n)
         offsets.reserveCapacity(n + 1)
@@ -610,7 +610,7 @@ public struct LogBodyTemplates {
 
     public init(_ raw: UnsafeRawBufferPointer, count: Int) throws {
         var r = ByteReader(raw)
-        let nt = Int(try r.uvarint())
+        let nt = try r.uvarintInt()
         guard nt <= r.remaining else { throw ColumnarError.corrupt("template count \(nt)") }
         var kinds: [UInt8] = [], bytes: [UInt8] = [], ranges: [Range<Int>] = []
         kinds.reserveCapacity(nt)
@@ -619,7 +619,7 @@ public struct LogBodyTemplates {
             let k = try r.u8()
             guard k <= LogBodyCodec.kindVerbatim else { throw ColumnarError.corrupt("template kind \(k)") }
             kinds.append(k)
-            let l = Int(try r.uvarint())
+            let l = try r.uvarintInt()
             let b = try r.bytes(l)
             ranges.append(bytes.count..<(bytes.count + l))
             bytes.append(contentsOf: b)
@@ -827,7 +827,7 @@ public struct LogBodyDecoder {
         slotBase.append(slots)
         try values.withUnsafeBytes { p in
             var r = ByteReader(p)
-            let nh = Int(try r.uvarint())
+            let nh = try r.uvarintInt()
             guard nh <= r.remaining else { throw ColumnarError.corrupt("hex id count \(nh)") }
             hexStarts.reserveCapacity(nh)
             hexLens.reserveCapacity(nh)
@@ -843,7 +843,7 @@ public struct LogBodyDecoder {
                 var positions: [Int] = []
                 var g = 0
                 for l in kinds where l == 0 {
-                    g += Int(truncatingIfNeeded: unzigzag(try r.uvarint()))
+                    g &+= Int(truncatingIfNeeded: unzigzag(try r.uvarint()))
                     guard let sh = shared, g >= 0, g < sh.count else { throw ColumnarError.corrupt("shared hex id \(g) of \(shared?.count ?? 0)") }
                     positions.append(g)
                 }
@@ -862,14 +862,14 @@ public struct LogBodyDecoder {
                     }
                 }
             }
-            let nn = Int(try r.uvarint())
+            let nn = try r.uvarintInt()
             guard nn <= r.remaining else { throw ColumnarError.corrupt("shared number count \(nn)") }
             sharedNumbers.reserveCapacity(nn)
             for _ in 0..<nn { sharedNumbers.append(try r.uvarint()) }
             var lens: [Int] = []
             lens.reserveCapacity(slots)
             for _ in 0..<slots {
-                lens.append(Int(try r.uvarint()))
+                lens.append(try r.uvarintInt())
                 let m = try r.u8()
                 guard m <= 2 else { throw ColumnarError.corrupt("value stream mode \(m)") }
                 streamMode.append(m)

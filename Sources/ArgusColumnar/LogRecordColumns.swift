@@ -43,7 +43,7 @@ public enum LogIDColumn {
         try raw.withUnsafeBytes { p in
             var r = ByteReader(p)
             let flags = try r.bytes(n)
-            let refLen = Int(try r.uvarint())
+            let refLen = try r.uvarintInt()
             var refs = ByteReader(try r.bytes(refLen))
             var fresh = r
             // Per kind: the offsets of the ids in first-seen order; per row: the index.
@@ -52,7 +52,7 @@ public enum LogIDColumn {
             for i in 0..<n {
                 let f = flags[i]
                 for kind in 0..<2 where f & (kind == 0 ? 1 : 2) != 0 {
-                    let ref = Int(try refs.uvarint())
+                    let ref = try refs.uvarintInt()
                     if ref == 0 {
                         tables[kind].append(fresh.offset)
                         let l = Int(try fresh.u8())
@@ -193,7 +193,7 @@ public enum LogAttributeColumns {
                 var r = ByteReader(p)
                 switch try r.u8() {
                 case 0:
-                    let n = Int(try r.uvarint())
+                    let n = try r.uvarintInt()
                     guard n <= r.remaining else { throw ColumnarError.corrupt("dictionary of \(n)") }
                     var dict: [String] = []
                     for _ in 0..<n { dict.append(try r.string()) }
@@ -209,7 +209,7 @@ public enum LogAttributeColumns {
                     var lens: [Int] = []
                     var total = 0
                     while total < r.remaining {
-                        let l = Int(try r.uvarint())
+                        let l = try r.uvarintInt()
                         guard l <= r.remaining else { throw ColumnarError.corrupt("string of \(l)") }
                         total += l
                         lens.append(l)
@@ -251,35 +251,35 @@ public enum LogAttributeColumns {
     static func decode(_ raw: [UInt8], extra: [[UInt8]], rows n: Int, want: [Int], into out: inout [LogRecord]) throws {
         try raw.withUnsafeBytes { p in
             var r = ByteReader(p)
-            let nk = Int(try r.uvarint())
+            let nk = try r.uvarintInt()
             guard nk <= r.remaining else { throw ColumnarError.corrupt("attribute key count \(nk)") }
             var keys: [String] = []
             for _ in 0..<nk { keys.append(try r.string()) }
-            let nl = Int(try r.uvarint())
+            let nl = try r.uvarintInt()
             guard nl <= r.remaining else { throw ColumnarError.corrupt("attribute layout count \(nl)") }
             var layouts: [[Int]] = []
             for _ in 0..<nl {
-                let c = Int(try r.uvarint())
+                let c = try r.uvarintInt()
                 guard c <= r.remaining else { throw ColumnarError.corrupt("attribute layout length \(c)") }
                 var l: [Int] = []
                 for _ in 0..<c {
-                    let k = Int(try r.uvarint())
+                    let k = try r.uvarintInt()
                     guard k < nk else { throw ColumnarError.corrupt("attribute key \(k) of \(nk)") }
                     l.append(k)
                 }
                 layouts.append(l)
             }
-            let nf = Int(try r.uvarint())
+            let nf = try r.uvarintInt()
             guard nf == extra.count else { throw ColumnarError.corrupt("\(nf) frequent attribute keys, \(extra.count) columns") }
             var column = [Int](repeating: -1, count: nk)
             for c in 0..<nf {
-                let k = Int(try r.uvarint())
+                let k = try r.uvarintInt()
                 guard k < nk else { throw ColumnarError.corrupt("attribute key \(k) of \(nk)") }
                 column[k] = c
             }
             var rowLayout = [Int](repeating: 0, count: n)
             for i in 0..<n {
-                let l = Int(try r.uvarint())
+                let l = try r.uvarintInt()
                 guard l < nl else { throw ColumnarError.corrupt("attribute layout \(l) of \(nl)") }
                 rowLayout[i] = l
             }
@@ -303,7 +303,7 @@ public enum LogAttributeColumns {
                     } else if wanted {
                         attrs.append((keys[key], try r.string()))
                     } else {
-                        let len = Int(try r.uvarint())
+                        let len = try r.uvarintInt()
                         _ = try r.bytes(len)
                     }
                 }

@@ -195,18 +195,18 @@ public final class MetricBlockReader: @unchecked Sendable {
             let tsBodyCount = tsBody.count, valBodyCount = valBody.count
             try raw.withUnsafeBytes { p in
                 var r = ByteReader(p)
-                let gn = Int(try r.uvarint())
+                let gn = try r.uvarintInt()
                 guard gn <= p.count else { throw ColumnarError.corrupt("granule count") }
                 for _ in 0..<gn {
-                    let g = Granule(tsOff: Int(try r.uvarint()), tsLen: Int(try r.uvarint()), tsRaw: Int(try r.uvarint()),
-                                    valOff: Int(try r.uvarint()), valLen: Int(try r.uvarint()), valRaw: Int(try r.uvarint()))
+                    let g = Granule(tsOff: try r.uvarintInt(), tsLen: try r.uvarintInt(), tsRaw: try r.uvarintInt(),
+                                    valOff: try r.uvarintInt(), valLen: try r.uvarintInt(), valRaw: try r.uvarintInt())
                     guard g.tsOff + g.tsLen <= tsBodyCount + ColumnFile.headerSize,
                           g.valOff + g.valLen <= valBodyCount + ColumnFile.headerSize else {
                         throw ColumnarError.corrupt("granule outside its column file")
                     }
                     gs.append(g)
                 }
-                let sn = Int(try r.uvarint())
+                let sn = try r.uvarintInt()
                 guard sn <= p.count else { throw ColumnarError.corrupt("series count") }
                 refs.reserveCapacity(sn); counts.reserveCapacity(sn); minTs.reserveCapacity(sn); maxTs.reserveCapacity(sn)
                 granuleOf.reserveCapacity(sn); tsOffsets.reserveCapacity(sn); valOffsets.reserveCapacity(sn)
@@ -217,14 +217,14 @@ public final class MetricBlockReader: @unchecked Sendable {
                     let c = Int32(truncatingIfNeeded: try r.uvarint())
                     let mint = try r.varint()
                     let span = Int64(bitPattern: try r.uvarint())
-                    let gd = Int(try r.uvarint())
+                    let gd = try r.uvarintInt()
                     if gd != 0 || i == 0 {
                         g += gd
                         tsOff = 0
                         valOff = 0
                     }
                     guard g < gn, c > 0 else { throw ColumnarError.corrupt("series entry \(i)") }
-                    let tl = Int(try r.uvarint()), vl = Int(try r.uvarint())
+                    let tl = try r.uvarintInt(), vl = try r.uvarintInt()
                     guard tsOff + tl <= gs[g].tsRaw, valOff + vl <= gs[g].valRaw else { throw ColumnarError.corrupt("series entry \(i) outside its granule") }
                     refs.append(ref); counts.append(c); minTs.append(mint); maxTs.append(mint &+ span)
                     granuleOf.append(Int32(g)); tsOffsets.append(Int32(tsOff)); valOffsets.append(Int32(valOff))

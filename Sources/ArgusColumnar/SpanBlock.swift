@@ -301,29 +301,29 @@ public final class SpanBlockReader: @unchecked Sendable {
             var tags: [[String: [String]]] = [[:], [:]]
             try raw.withUnsafeBytes { p in
                 var r = ByteReader(p)
-                let ns = Int(try r.uvarint())
+                let ns = try r.uvarintInt()
                 guard ns <= p.count else { throw ColumnarError.corrupt("string count") }
                 strings.reserveCapacity(ns)
                 for _ in 0..<ns { strings.append(try r.string()) }
                 func str(_ r: inout ByteReader) throws -> String {
-                    let i = Int(try r.uvarint())
+                    let i = try r.uvarintInt()
                     guard i < strings.count else { throw ColumnarError.corrupt("string id \(i)") }
                     return strings[i]
                 }
-                let no = Int(try r.uvarint())
+                let no = try r.uvarintInt()
                 guard no <= p.count else { throw ColumnarError.corrupt("origin count") }
                 for _ in 0..<no {
                     let svc = try str(&r)
                     let res = try SpanAttributeCoding.decode(&r, strings: strings)
                     origins.append(SpanOrigin(service: svc, resource: res, scopeName: try str(&r), scopeVersion: try str(&r)))
                 }
-                let ng = Int(try r.uvarint())
+                let ng = try r.uvarintInt()
                 guard ng <= p.count else { throw ColumnarError.corrupt("granule count") }
                 for _ in 0..<ng {
-                    gRows.append(Int(try r.uvarint()))
+                    gRows.append(try r.uvarintInt())
                     var cs: [Column] = []
                     for _ in SpanColumn.allCases {
-                        let c = Column(off: Int(try r.uvarint()), len: Int(try r.uvarint()), raw: Int(try r.uvarint()))
+                        let c = Column(off: try r.uvarintInt(), len: try r.uvarintInt(), raw: try r.uvarintInt())
                         guard c.off >= ColumnFile.headerSize, c.off + c.len <= bodyCount + ColumnFile.headerSize else {
                             throw ColumnarError.corrupt("granule column outside the spans file")
                         }
@@ -331,7 +331,7 @@ public final class SpanBlockReader: @unchecked Sendable {
                     }
                     gCols.append(cs)
                 }
-                let nt = Int(try r.uvarint())
+                let nt = try r.uvarintInt()
                 guard nt <= p.count else { throw ColumnarError.corrupt("trace count") }
                 var g: Int32 = 0, start: Int64 = 0
                 for _ in 0..<nt {
@@ -350,10 +350,10 @@ public final class SpanBlockReader: @unchecked Sendable {
                     tE.append(Int32(try r.uvarint()))
                 }
                 for scope in 0..<2 {
-                    let nk = Int(try r.uvarint())
+                    let nk = try r.uvarintInt()
                     for _ in 0..<nk {
                         let k = try str(&r)
-                        let nv = Int(try r.uvarint())
+                        let nv = try r.uvarintInt()
                         var vs: [String] = []
                         for _ in 0..<nv { vs.append(try str(&r)) }
                         tags[scope][k] = vs
@@ -459,7 +459,7 @@ public final class SpanBlockReader: @unchecked Sendable {
             var rKS = ByteReader(p5), rSM = ByteReader(p6), rST = ByteReader(p7), rD = ByteReader(p8), rA = ByteReader(p9), rX = ByteReader(p10)
             let strings = self.strings
             @inline(__always) func str(_ r: inout ByteReader) throws -> String {
-                let i = Int(try r.uvarint())
+                let i = try r.uvarintInt()
                 guard i < strings.count else { throw ColumnarError.corrupt("string id \(i)") }
                 return strings[i]
             }
@@ -531,14 +531,14 @@ public final class SpanBlockReader: @unchecked Sendable {
     static func skipExtras(_ r: inout ByteReader) throws {
         _ = try r.uvarint()
         _ = try r.uvarint()
-        let ne = Int(try r.uvarint())
+        let ne = try r.uvarintInt()
         guard ne <= r.remaining else { throw ColumnarError.corrupt("event count") }
         for _ in 0..<ne {
             _ = try r.varint()
             _ = try r.uvarint()
             try SpanAttributeCoding.skip(&r)
         }
-        let nl = Int(try r.uvarint())
+        let nl = try r.uvarintInt()
         guard nl <= r.remaining else { throw ColumnarError.corrupt("link count") }
         for _ in 0..<nl {
             _ = try r.u64()

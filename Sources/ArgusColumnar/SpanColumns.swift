@@ -63,13 +63,13 @@ public enum SpanAttributeCoding {
     }
 
     public static func decode(_ r: inout ByteReader, strings: [String]) throws -> [SpanAttribute] {
-        let n = Int(try r.uvarint())
+        let n = try r.uvarintInt()
         guard n <= r.remaining else { throw ColumnarError.corrupt("attribute count \(n)") }
         if n == 0 { return [] }
         var out: [SpanAttribute] = []
         out.reserveCapacity(n)
         @inline(__always) func str(_ r: inout ByteReader) throws -> String {
-            let i = Int(try r.uvarint())
+            let i = try r.uvarintInt()
             guard i < strings.count else { throw ColumnarError.corrupt("string id \(i) out of range") }
             return strings[i]
         }
@@ -93,7 +93,7 @@ public enum SpanAttributeCoding {
 
     /// Moves past one attribute list in dictionary form.
     public static func skip(_ r: inout ByteReader) throws {
-        let n = Int(try r.uvarint())
+        let n = try r.uvarintInt()
         guard n <= r.remaining else { throw ColumnarError.corrupt("attribute count \(n)") }
         for _ in 0..<n {
             _ = try r.uvarint()
@@ -133,7 +133,7 @@ public enum SpanAttributeCoding {
     }
 
     public static func decodeInline(_ r: inout ByteReader) throws -> [SpanAttribute] {
-        let n = Int(try r.uvarint())
+        let n = try r.uvarintInt()
         guard n <= r.remaining else { throw ColumnarError.corrupt("attribute count \(n)") }
         var out: [SpanAttribute] = []
         out.reserveCapacity(n)
@@ -148,7 +148,7 @@ public enum SpanAttributeCoding {
             case SpanValueTag.boolFalse.rawValue: v = .bool(false)
             case SpanValueTag.boolTrue.rawValue: v = .bool(true)
             case SpanValueTag.raw.rawValue:
-                let len = Int(try r.uvarint())
+                let len = try r.uvarintInt()
                 v = .raw(Array(try r.bytes(len)))
             default: throw ColumnarError.corrupt("unknown attribute value tag \(tag)")
             }
@@ -223,7 +223,7 @@ public enum SpanRecordCoding {
     }
 
     public static func decode(_ r: inout ByteReader, into out: inout [Span]) throws {
-        let no = Int(try r.uvarint())
+        let no = try r.uvarintInt()
         guard no <= r.remaining else { throw ColumnarError.corrupt("origin count \(no)") }
         var origins: [SpanOrigin] = []
         for _ in 0..<no {
@@ -231,11 +231,11 @@ public enum SpanRecordCoding {
             let res = try SpanAttributeCoding.decodeInline(&r)
             origins.append(SpanOrigin(service: service, resource: res, scopeName: try r.string(), scopeVersion: try r.string()))
         }
-        let n = Int(try r.uvarint())
+        let n = try r.uvarintInt()
         guard n <= r.remaining else { throw ColumnarError.corrupt("span count \(n)") }
         out.reserveForAppending(n)
         for _ in 0..<n {
-            let oi = Int(try r.uvarint())
+            let oi = try r.uvarintInt()
             guard oi < origins.count else { throw ColumnarError.corrupt("origin index \(oi)") }
             let tid = TraceID(hi: try r.u64(), lo: try r.u64())
             let sid = try r.u64()
@@ -249,14 +249,14 @@ public enum SpanRecordCoding {
             let start = try r.varint()
             let dur = try r.varint()
             let attrs = try SpanAttributeCoding.decodeInline(&r)
-            let ne = Int(try r.uvarint())
+            let ne = try r.uvarintInt()
             guard ne <= r.remaining else { throw ColumnarError.corrupt("event count") }
             var events: [SpanEvent] = []
             for _ in 0..<ne {
                 let t = start &+ (try r.varint())
                 events.append(SpanEvent(timeNanos: t, name: try r.string(), attributes: try SpanAttributeCoding.decodeInline(&r)))
             }
-            let nl = Int(try r.uvarint())
+            let nl = try r.uvarintInt()
             guard nl <= r.remaining else { throw ColumnarError.corrupt("link count") }
             var links: [SpanLink] = []
             for _ in 0..<nl {

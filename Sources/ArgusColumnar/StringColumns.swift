@@ -38,7 +38,7 @@ public struct DictionaryColumnWriter {
 public enum DictionaryColumn {
     /// Decodes `rows` strings written by `DictionaryColumnWriter`.
     public static func decode(_ r: inout ByteReader, rows: Int) throws -> [String] {
-        let n = Int(try r.uvarint())
+        let n = try r.uvarintInt()
         guard n <= r.remaining else { throw ColumnarError.corrupt("dictionary of \(n) entries in \(r.remaining) bytes") }
         var dict: [String] = []
         dict.reserveCapacity(n)
@@ -46,7 +46,7 @@ public enum DictionaryColumn {
         var out: [String] = []
         out.reserveCapacity(rows)
         for _ in 0..<rows {
-            let i = Int(try r.uvarint())
+            let i = try r.uvarintInt()
             guard i < dict.count else { throw ColumnarError.corrupt("dictionary index \(i) of \(dict.count)") }
             out.append(dict[i])
         }
@@ -67,7 +67,7 @@ public enum BytesColumn {
         var offsets = [Int](repeating: 0, count: rows + 1)
         var total = 0
         for i in 0..<rows {
-            let n = Int(try r.uvarint())
+            let n = try r.uvarintInt()
             guard n <= r.remaining else { throw ColumnarError.corrupt("byte string of \(n) bytes in \(r.remaining)") }
             total += n
             offsets[i + 1] = total

@@ -173,8 +173,9 @@ public enum ValueCodec {
                 out[i] = decode(mantissa: m, exponent: e)
             }
         case .xor:
-            let len = Int(try r.uvarint())
-            guard r.pos + len <= r.end else { throw ColumnarError.truncated }
+            let lenU = try r.uvarint()
+            guard lenU <= UInt64(max(0, r.end - r.pos)) else { throw ColumnarError.truncated }
+            let len = Int(lenU)
             var br = BitReader(UnsafeRawBufferPointer(start: r.p + r.pos, count: len))
             var dec = XORValueDecoder()
             for i in 0..<n { out[i] = try dec.next(&br) }

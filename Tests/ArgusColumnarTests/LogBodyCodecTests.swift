@@ -142,6 +142,27 @@ import Testing
         }
     }
 
+    /// A damaged format 3 values column (shared id positions that overflow, or point past the
+    /// block's table) throws instead of trapping.
+    @Test func damagedSharedIDPositionsThrow() throws {
+        var shared = LogSharedIDs()
+        shared.append([1, 2, 3, 4])
+        let tm = try [UInt8]([0]).withUnsafeBytes { try LogBodyTemplates($0, count: 0) }
+        for deltas in [[zigzag(1), zigzag(Int64.max)], [zigzag(0), zigzag(1)], [zigzag(-1), 0]] {
+            var vw = ByteWriter()
+            vw.uvarint(2)
+            vw.u8(0)
+            vw.u8(0)
+            for d in deltas { vw.uvarint(d) }
+            vw.uvarint(0)
+            #expect(throws: ColumnarError.self) { try LogBodyDecoder(templates: tm, values: vw.bytes, version: 3, shared: shared) }
+        }
+        // A count past 2^48 in a column is refused, not converted.
+        var big = ByteWriter()
+        big.uvarint(UInt64.max)
+        #expect(throws: ColumnarError.self) { try big.bytes.withUnsafeBytes { try LogBodyTemplates($0, count: 0) } }
+    }
+
     @Test func byteSearchFindsEveryOccurrenceShape() {
         let hay = Array("abcabcabd xyz zzy xyzzy".utf8)
         for (n, want) in [("abd", true), ("xyzzy", true), ("zzyx", false), ("a", true), ("y", true), ("", true), ("xyzzyy", false)] {

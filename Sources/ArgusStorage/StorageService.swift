@@ -49,11 +49,12 @@ public struct StorageService: Service {
 /// Plans compaction the same way for every store: per compaction range (in the blocks' time
 /// unit), the earliest window holding more than one block that lies wholly inside it is merged,
 /// until no window has two. As in Prometheus, a window is merged only once it is complete (all
-/// its blocks end before the newest block starts) or when its blocks overlap in time (late data,
-/// late spans of a trace). So a window still being filled is not rewritten at every head cut,
-/// and each record is rewritten about once per range. Blocks sharing one block-duration window
-/// are merged at once. Returns how many blocks were merged.
-/// With `all`, windows still being filled are merged too (an explicit full compaction).
+/// its blocks end before the newest block starts), so a window still being filled is not
+/// rewritten at every head cut and each record is rewritten about once per range. Before the
+/// ranges, blocks sharing one block-duration window (a third of the first range) are merged at
+/// once: late data, late spans, extra head cuts under memory pressure or explicit flushes land
+/// in the window of their time, so they never pile up. With `all`, windows still being filled
+/// are merged too (an explicit full compaction). Returns how many blocks were merged.
 func compactByWindows<Block>(ranges: [Int64], all: Bool = false, current: () -> [Block], meta: (Block) -> BlockMeta,
                              merge: ([Block]) throws -> Void) rethrows -> Int {
     var merged = 0
@@ -72,15 +73,7 @@ func compactByWindows<Block>(ranges: [Int64], all: Bool = false, current: () -> 
                 let w = floorDiv(m.minT, width)
                 if floorDiv(m.maxT, width) == w { groups[w, default: []].append(b) }
             }
-            func overlapping(_ g: [Block]) -> Bool {
-                var end = Int64.min
-                for m in g.map(meta).sorted(by: { $0.minT < $1.minT }) {
-                    if m.minT <= end { return true }
-                    end = max(end, m.maxT)
-                }
-                return false
-            }
-            let ready = groups.filter { $0.value.count > 1 && (all || eager || $0.value.allSatisfy { meta($0).maxT < newestStart } || overlapping($0.value)) }
+            let ready = groups.filter { $0.value.count > 1 && (all || eager || $0.value.allSatisfy { meta($0).maxT < newestStart }) }
             guard let (_, group) = ready.min(by: { $0.key < $1.key }) else { break }
             try merge(group)
             merged += group.count

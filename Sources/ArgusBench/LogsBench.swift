@@ -486,6 +486,8 @@ func runLogsBench(_ args: [String]) throws {
     }
     try run("rare word, longer needle", #"{service_name=~".+"} |= "card_declined_xyzzy""#, limit: 5000)
     try run("full scan (needle of hex digits only: every line decoded and searched)", #"{service_name=~".+"} |= "0f1e2d3c4b5a69""#, runs: 5)
+    try run("regex line filter (its leading literal text filters in the store; the regex runs on the lines left)", #"{service_name=~".+"} |~ "ord-9999[0-9]{2}\\b""#, limit: 5000)
+    try run("parser and label filter", #"{service_name="frontend"} | logfmt | status >= 500"#, limit: 5000)
     try run("metric", #"sum by (level) (count_over_time({service_name="checkout"} |= "placed" [1h]))"#)
     store.close()
 }

@@ -128,16 +128,34 @@ struct LogQLLexer {
                 i += 1
                 guard i < bytes.count else { break }
                 let e = bytes[i]
+                // Go's escapes, as Loki unquotes strings.
+                func digits(_ count: Int, radix: UInt32) throws -> UInt32 {
+                    guard i + count < bytes.count, let v = UInt32(String(decoding: bytes[(i + 1)...(i + count)], as: UTF8.self), radix: Int(radix)) else {
+                        throw error("syntax error: invalid escape in string", at: i - 1)
+                    }
+                    i += count
+                    return v
+                }
                 switch e {
                 case UInt8(ascii: "n"): out.append(0x0A)
                 case UInt8(ascii: "t"): out.append(0x09)
                 case UInt8(ascii: "r"): out.append(0x0D)
+                case UInt8(ascii: "a"): out.append(0x07)
+                case UInt8(ascii: "b"): out.append(0x08)
+                case UInt8(ascii: "f"): out.append(0x0C)
+                case UInt8(ascii: "v"): out.append(0x0B)
                 case UInt8(ascii: "\\"), UInt8(ascii: "\""), UInt8(ascii: "'"): out.append(e)
-                case UInt8(ascii: "u"):
-                    guard i + 4 < bytes.count, let v = UInt32(String(decoding: bytes[(i + 1)...(i + 4)], as: UTF8.self), radix: 16),
-                          let s = UnicodeScalar(v) else { throw error("syntax error: invalid escape in string", at: i - 1) }
+                case UInt8(ascii: "x"):
+                    out.append(UInt8(try digits(2, radix: 16)))
+                case UInt8(ascii: "0")...UInt8(ascii: "7"):
+                    i -= 1
+                    let v = try digits(3, radix: 8)
+                    guard v <= 255 else { throw error("syntax error: invalid escape in string", at: i - 3) }
+                    out.append(UInt8(v))
+                case UInt8(ascii: "u"), UInt8(ascii: "U"):
+                    let v = try digits(e == UInt8(ascii: "u") ? 4 : 8, radix: 16)
+                    guard let s = UnicodeScalar(v) else { throw error("syntax error: invalid escape in string", at: i - 1) }
                     out.append(contentsOf: Array(String(Character(s)).utf8))
-                    i += 4
                 default:
                     throw error("syntax error: unknown escape sequence \\\(String(UnicodeScalar(e)))", at: i - 1)
                 }

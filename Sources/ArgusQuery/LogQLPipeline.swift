@@ -112,15 +112,59 @@ final class LogQLPipeline {
         return needles.compactMap { try? LogQLLinePattern($0) }
     }
 
-    /// The leading `|=` and `!=` filters, for the store to apply (and to pick lines by).
+    /// The leading `|=` and `!=` filters, for the store to apply (and to pick lines by). A
+    /// leading `|~` whose every alternative starts with literal text adds a `|=` on that text:
+    /// a line the regex matches contains it, so the store can skip chunks and lines by it (the
+    /// regex still runs on what is left).
     static func storeFilters(_ stages: [LogQLStage]) -> [LogLineFilter] {
         var out: [LogLineFilter] = []
         for s in stages {
             guard case .lineFilter(let op, let needles, _) = s else { break }
             if op == .contains || op == .notContains {
                 out.append(LogLineFilter(negate: op == .notContains, needles: needles.map { Array($0.utf8) }))
+            } else if op == .regex {
+                let literals = needles.map(requiredLiteral)
+                if !literals.isEmpty, literals.allSatisfy({ $0 != nil }) {
+                    out.append(LogLineFilter(negate: false, needles: literals.map { Array($0!.utf8) }))
+                }
             }
         }
+        return out
+    }
+
+    /// Text every match of the Go regular expression `pattern` contains: its leading run of
+    /// plain characters, when at least three long. Nil for patterns with alternation or flags
+    /// (`(?i)` would make the text case-insensitive), or without such a run.
+    static func requiredLiteral(_ pattern: String) -> String? {
+        if pattern.contains("|") || pattern.contains("(?") { return nil }
+        var chars = Array(pattern.unicodeScalars)
+        if chars.first == "^" { chars.removeFirst() }
+        var lit: [UnicodeScalar] = []
+        var i = 0
+        func plain(_ c: UnicodeScalar) -> Bool {
+            c.isASCII && (c.properties.isAlphabetic || ("0"..."9").contains(c) || " -_:/=@,;<>'\"!%#~&".unicodeScalars.contains(c))
+        }
+        while i < chars.count {
+            var c = chars[i]
+            var width = 1
+            if c == "\\" {
+                // An escaped punctuation character is itself; `\d`, `\b`, `\w`… end the run.
+                guard i + 1 < chars.count, chars[i + 1].isASCII, !chars[i + 1].properties.isAlphabetic,
+                      !("0"..."9").contains(chars[i + 1]) else { break }
+                c = chars[i + 1]
+                width = 2
+            } else if !plain(c) {
+                break
+            }
+            let next = i + width < chars.count ? chars[i + width] : nil
+            if next == "*" || next == "?" || next == "{" { break }  // this character may be absent
+            lit.append(c)
+            if next == "+" { break }  // repeated: what follows is not next to it
+            i += width
+        }
+        guard lit.count >= 3 else { return nil }
+        var out = ""
+        out.unicodeScalars.append(contentsOf: lit)
         return out
     }
 

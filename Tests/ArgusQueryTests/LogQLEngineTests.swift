@@ -79,6 +79,29 @@ import Testing
         }
     }
 
+    /// A `|~` hands the store the literal text every match starts with; results stay those of
+    /// the regex alone, in the head and in blocks.
+    @Test(arguments: [false, true])
+    func regexFiltersPrefilterByTheirLiteralText(flush: Bool) throws {
+        #expect(LogQLPipeline.requiredLiteral("user=u1[01]") == "user=u1")
+        #expect(LogQLPipeline.requiredLiteral(#"^ord-9999[0-9]{2}\b"#) == "ord-9999")
+        #expect(LogQLPipeline.requiredLiteral(#"a\.b\-cd?e"#) == "a.b-c")
+        #expect(LogQLPipeline.requiredLiteral("abcd+ef") == "abcd")
+        #expect(LogQLPipeline.requiredLiteral("abc*") == nil)  // "ab" is too short
+        #expect(LogQLPipeline.requiredLiteral("timeout|error") == nil)
+        #expect(LogQLPipeline.requiredLiteral("(?i)timeout") == nil)
+        #expect(LogQLPipeline.requiredLiteral(#"\dabc"#) == nil)
+        #expect(LogQLPipeline.requiredLiteral(".*timeout") == nil)
+        try withStore(flush: flush) { (store: LogStore) throws in
+            func count(_ q: String) throws -> Int { try lines(engine.query(q, start: all.0, end: all.1, step: 0, store: store)).count }
+            #expect(try count(#"{service_name="cart"} |~ "user=u1[01]""#) == 2)
+            #expect(try count(#"{service_name="cart"} |~ "added item.*bytes=1[01]00""#) == 2)
+            #expect(try count(#"{service_name=~".+"} |~ "payment timeout\",\"duration\":\"[48]s""#) == 2)
+            #expect(try count(#"{service_name=~".+"} |~ "level=info" or "msg\":\"ok""#) == 17)  // 12 cart + 5 odd checkout
+            #expect(try count(#"{service_name=~".+"} |~ "no such text[0-9]""#) == 0)
+        }
+    }
+
     @Test func logfmtFormattingAndDropKeep() throws {
         try withStore { (store: LogStore) throws in
             let r = try engine.query(#"{service_name="cart"} | logfmt | bytes >= 1KB | line_format "{{.user | ToUpper}}: {{.msg}}" | keep user, service_name"#,

@@ -50,6 +50,17 @@ import Testing
         #expect(error("") == "parse error at line 1, col 1: syntax error: unexpected $end")
     }
 
+    /// Strings unquote with Go's escapes, as Loki's do (`|~ "\\bword\\b"` needs `\\b`; a plain
+    /// `\b` is a backspace).
+    @Test func stringsUnquoteWithGoEscapes() throws {
+        let toks = try LogQLLexer(#"|= "\a\b\f\v\x41\101\u0041\U00000041\t\"\\" |~ "\\bx\\b""#).tokenize()
+        let strings = toks.filter { $0.kind == .string }.map(\.text)
+        #expect(strings == ["\u{07}\u{08}\u{0C}\u{0B}AAAA\t\"\\", #"\bx\b"#])
+        for bad in [#"{a="b"} |= "\q""#, #"{a="b"} |= "\x4""#, #"{a="b"} |= "\400""#, #"{a="b"} |= "\UFFFFFFFF""#] {
+            #expect(error(bad).hasPrefix("parse error at line 1, col"), "\(bad)")
+        }
+    }
+
     @Test func metricQueriesBecomePromQLWithLeafSelectors() throws {
         guard case .metric(let m) = try LogQLEngine.parse(#"sum by (level) (rate({a="b"}[5m])) / on(level) group_left sum by (level) (count_over_time({a="c"}[5m]))"#) else {
             Issue.record("not a metric query")

@@ -114,7 +114,9 @@ public final class LogQLEngine: Sendable {
     }
 
     /// Runs `body` for every entry of `log` in [start, end) that passes its pipeline.
+    /// `skip` may rule lines out by their time alone, before they are parsed or built.
     func forEachEntry(_ log: LogQLLogExpr, start: Int64, end: Int64, store: LogStore, stats: inout LogScanStats,
+                      skip: ((Int64) -> Bool)? = nil,
                       _ body: (_ time: Int64, _ line: String, _ lineBytes: Int, _ labels: inout LogQLEntryLabels) throws -> Void) throws {
         let pipeline = LogQLPipeline(log.stages)
         let q = LogSelectQuery(matchers: log.matchers, start: start, end: end, tokenHint: LogQLPipeline.tokenHint(log.stages),
@@ -134,6 +136,7 @@ public final class LogQLEngine: Sendable {
                 for i in 0..<batch.count {
                     let t = batch.times[i]
                     if t < start || t >= end { continue }
+                    if let skip, skip(t) { continue }
                     let lineBytes = UnsafeRawBufferPointer(rebasing: bodyBuf[batch.offsets[i]..<batch.offsets[i + 1]])
                     if !pipeline.prefilter(lineBytes) { continue }
                     if records == nil { records = try batch.records() }
@@ -157,7 +160,14 @@ public final class LogQLEngine: Sendable {
             if a.time != b.time { return backward ? a.time > b.time : a.time < b.time }
             return a.line < b.line
         }
-        try forEachEntry(log, start: start, end: end, store: store, stats: &stats) { t, line, _, labels in
+        // Once `limit` entries are kept, a line whose time is worse than the worst of them cannot
+        // make the result: it is skipped before it is parsed and built.
+        var cutoff: Int64?
+        let skip = { (t: Int64) -> Bool in
+            guard let c = cutoff else { return false }
+            return backward ? t < c : t > c
+        }
+        try forEachEntry(log, start: start, end: end, store: store, stats: &stats, skip: skip) { t, line, _, labels in
             var meta: [(name: String, value: String)] = []
             var parsed: [(name: String, value: String)] = []
             var seen = Set<String>()
@@ -174,6 +184,7 @@ public final class LogQLEngine: Sendable {
             if out.count >= max(2 * limit, 1024) {
                 out.sort(by: better)
                 out.removeLast(out.count - limit)
+                if limit > 0 { cutoff = out[limit - 1].time }
             }
         }
         out.sort(by: better)

@@ -79,6 +79,38 @@ import Testing
         }
     }
 
+    /// Past the first thousand entries, lines older (backward) or newer (forward) than the
+    /// worst kept one are skipped unparsed; the result is still the `limit` best, in order.
+    @Test func limitKeepsTheNewestOrOldestWhenLinesAreSkippedByTime() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        var o = LogStoreOptions(dir: dir.path + "/logs")
+        o.retention = 100 * 365 * 86_400_000
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let store = try LogStore(options: o, logger: logger)
+        defer { store.close() }
+        // Two streams interleaved in time, appended in shuffled batches.
+        var batches: [LogStreamBatch] = []
+        for part in [3, 0, 2, 1] {
+            for (k, svc) in ["a", "b"].enumerated() {
+                let recs = (0..<1000).map { i -> LogRecord in
+                    let n = part * 2000 + i * 2 + k
+                    return LogRecord(time: Self.t0 + Int64(n) * 1_000_000, body: "level=info n=\(n) status=\(n % 7 == 0 ? 500 : 200)")
+                }
+                batches.append(LogStreamBatch(labels: Labels([("service_name", svc)]), records: recs))
+            }
+        }
+        for b in batches { try store.append([b]) }
+        try store.flush()
+        let q = #"{service_name=~"a|b"} | logfmt | status >= 500"#
+        let want = (0..<8000).filter { $0 % 7 == 0 }.map { Self.t0 + Int64($0) * 1_000_000 }
+        for (dir, expected) in [(LogQLDirection.backward, Array(want.reversed().prefix(10))), (.forward, Array(want.prefix(10)))] {
+            let r = try engine.query(q, start: Self.t0, end: Self.t0 + 10 * Self.sec, step: 0, limit: 10, direction: dir, store: store)
+            #expect(r.value.entryTimes == expected, "\(dir)")
+        }
+    }
+
     /// A `|~` hands the store the literal text every match starts with; results stay those of
     /// the regex alone, in the head and in blocks.
     @Test(arguments: [false, true])

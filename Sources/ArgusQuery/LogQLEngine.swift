@@ -116,11 +116,12 @@ public final class LogQLEngine: Sendable {
     /// Runs `body` for every entry of `log` in [start, end) that passes its pipeline.
     /// `skip` may rule lines out by their time alone, before they are parsed or built.
     func forEachEntry(_ log: LogQLLogExpr, start: Int64, end: Int64, store: LogStore, stats: inout LogScanStats,
-                      skip: ((Int64) -> Bool)? = nil,
+                      skip: ((Int64) -> Bool)? = nil, newestFirst: Bool? = nil,
                       _ body: (_ time: Int64, _ line: String, _ lineBytes: Int, _ labels: inout LogQLEntryLabels) throws -> Void) throws {
         let pipeline = LogQLPipeline(log.stages)
-        let q = LogSelectQuery(matchers: log.matchers, start: start, end: end, tokenHint: LogQLPipeline.tokenHint(log.stages),
+        var q = LogSelectQuery(matchers: log.matchers, start: start, end: end, tokenHint: LogQLPipeline.tokenHint(log.stages),
                                lineFilters: LogQLPipeline.storeFilters(log.stages))
+        q.newestFirst = newestFirst
         let deadline = TimeUtil.monotonicNanos() &+ UInt64(max(0, min(options.timeout, 1e6)) * 1e9)
         var st = stats
         defer { stats = st }
@@ -167,7 +168,7 @@ public final class LogQLEngine: Sendable {
             guard let c = cutoff else { return false }
             return backward ? t < c : t > c
         }
-        try forEachEntry(log, start: start, end: end, store: store, stats: &stats, skip: skip) { t, line, _, labels in
+        try forEachEntry(log, start: start, end: end, store: store, stats: &stats, skip: skip, newestFirst: backward) { t, line, _, labels in
             var meta: [(name: String, value: String)] = []
             var parsed: [(name: String, value: String)] = []
             var seen = Set<String>()

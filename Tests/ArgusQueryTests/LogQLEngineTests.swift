@@ -101,8 +101,11 @@ import Testing
                 batches.append(LogStreamBatch(labels: Labels([("service_name", svc)]), records: recs))
             }
         }
-        for b in batches { try store.append([b]) }
-        try store.flush()
+        // The first half (the newest and the oldest part) in blocks, the rest in the head.
+        for (k, b) in batches.enumerated() {
+            try store.append([b])
+            if k == 3 { try store.flush() }
+        }
         let q = #"{service_name=~"a|b"} | logfmt | status >= 500"#
         let want = (0..<8000).filter { $0 % 7 == 0 }.map { Self.t0 + Int64($0) * 1_000_000 }
         for (dir, expected) in [(LogQLDirection.backward, Array(want.reversed().prefix(10))), (.forward, Array(want.prefix(10)))] {

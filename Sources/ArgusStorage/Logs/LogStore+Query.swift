@@ -60,6 +60,9 @@ public struct LogSelectQuery: Sendable {
     public var end: Int64
     public var tokenHint: [[[UInt64]]]
     public var lineFilters: [LogLineFilter]
+    /// The order batches should come in when it helps the caller (a log query with a limit):
+    /// true newest first, false oldest first, nil any. Only a hint: batches may overlap in time.
+    public var newestFirst: Bool?
 
     public init(matchers: [Matcher], start: Int64, end: Int64, tokenHint: [[[UInt64]]] = [], lineFilters: [LogLineFilter] = []) {
         self.matchers = matchers
@@ -218,6 +221,35 @@ extension LogStore {
                 work.append((b, c))
             }
         }
+        if let newest = q.newestFirst {
+            let metas = work.map { $0.0.reader.chunks[$0.1] }
+            let order = work.indices.sorted { newest ? metas[$0].maxT > metas[$1].maxT : metas[$0].minT < metas[$1].minT }
+            work = order.map { work[$0] }
+        }
+        // The head holds the newest records: first when newest first is asked for.
+        func visitHead() throws -> Bool {
+            for (labels, recs) in head {
+                // Only the records in range, so head batches are exact.
+                var lo = 0, hi = recs.count
+                while lo < hi { let mid = (lo + hi) / 2; if recs[mid].time < q.start { lo = mid + 1 } else { hi = mid } }
+                var end = lo
+                while end < recs.count && recs[end].time < q.end { end += 1 }
+                if end == lo { continue }
+                let slice = Array(recs[lo..<end])
+                stats.headRecords += slice.count
+                stats.linesRead += slice.count
+                var batch = LogBatch(labels: labels, records: slice)
+                stats.bytesRead += batch.body.count
+                if !q.lineFilters.isEmpty {
+                    let keep = batch.body.withUnsafeBytes { LogStore.passing(q.lineFilters, $0, batch.offsets) }
+                    if keep.isEmpty { continue }
+                    if keep.count < batch.count { batch = batch.subset(keep) }
+                }
+                if try !visit(batch) { return false }
+            }
+            return true
+        }
+        if q.newestFirst == true, try !visitHead() { return }
         // Chunks are decoded (and filtered) on every core, a window at a time, and visited in order.
         let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8))
         let window = workers == 1 ? 1 : workers * 4
@@ -245,25 +277,7 @@ extension LogStore {
                 if try !visit(batch) { return }
             }
         }
-        for (labels, recs) in head {
-            // Only the records in range, so head batches are exact.
-            var lo = 0, hi = recs.count
-            while lo < hi { let mid = (lo + hi) / 2; if recs[mid].time < q.start { lo = mid + 1 } else { hi = mid } }
-            var end = lo
-            while end < recs.count && recs[end].time < q.end { end += 1 }
-            if end == lo { continue }
-            let slice = Array(recs[lo..<end])
-            stats.headRecords += slice.count
-            stats.linesRead += slice.count
-            var batch = LogBatch(labels: labels, records: slice)
-            stats.bytesRead += batch.body.count
-            if !q.lineFilters.isEmpty {
-                let keep = batch.body.withUnsafeBytes { LogStore.passing(q.lineFilters, $0, batch.offsets) }
-                if keep.isEmpty { continue }
-                if keep.count < batch.count { batch = batch.subset(keep) }
-            }
-            if try !visit(batch) { return }
-        }
+        if q.newestFirst != true { _ = try visitHead() }
     }
 
     /// Indexes of the lines that pass every filter.

@@ -16,11 +16,7 @@ import Testing
     func withStore(flush: Bool = false, _ body: (LogStore) throws -> Void) throws {
         let dir = TempDir()
         defer { dir.remove() }
-        var o = LogStoreOptions(dir: dir.path + "/logs")
-        o.retention = 100 * 365 * 86_400_000
-        var logger = Logger(label: "test")
-        logger.logLevel = .critical
-        let store = try LogStore(options: o, logger: logger)
+        let store = try openStore(dir)
         defer { store.close() }
         var checkout: [LogRecord] = []
         for i in 0..<10 {
@@ -37,6 +33,15 @@ import Testing
                           LogStreamBatch(labels: Labels([("service_name", "cart")]), records: cart)])
         if flush { try store.flush() }
         try body(store)
+    }
+
+    /// An empty log store in `dir` that keeps everything.
+    func openStore(_ dir: TempDir) throws -> LogStore {
+        var o = LogStoreOptions(dir: dir.path + "/logs")
+        o.retention = 100 * 365 * 86_400_000
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        return try LogStore(options: o, logger: logger)
     }
 
     func lines(_ r: LogQLResult) -> [String] {
@@ -84,11 +89,7 @@ import Testing
     @Test func limitKeepsTheNewestOrOldestWhenLinesAreSkippedByTime() throws {
         let dir = TempDir()
         defer { dir.remove() }
-        var o = LogStoreOptions(dir: dir.path + "/logs")
-        o.retention = 100 * 365 * 86_400_000
-        var logger = Logger(label: "test")
-        logger.logLevel = .critical
-        let store = try LogStore(options: o, logger: logger)
+        let store = try openStore(dir)
         defer { store.close() }
         // Two streams interleaved in time, appended in shuffled batches.
         var batches: [LogStreamBatch] = []
